@@ -1,0 +1,36 @@
+# Every target installs what it needs first; `make run` and `make test` are all a newcomer needs.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run test lint format bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: install
+	$(VENV)/bin/cuecard init --with-token && $(VENV)/bin/cuecard serve
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff format --check src tests bench && $(VENV)/bin/ruff check src tests bench && $(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format src tests bench && $(VENV)/bin/ruff check --fix src tests bench
+
+bench: install
+	$(PY) bench/run.py
+
+# Regenerate the lock after changing dependencies in pyproject.toml (needs `pip install uv`).
+lock:
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

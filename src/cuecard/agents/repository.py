@@ -1,0 +1,122 @@
+"""SQL for agents. Every read of an agent goes through `scoped`: tenancy lives here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cuecard.core.db import Row, UnitOfWork
+
+SETTINGS = (
+    "name", "label", "description", "language", "initial_message", "interrupt_sensitivity",
+    "endpointing_sensitivity", "ivr_navigation_mode", "conversation_speed",
+    "initial_message_delay", "ask_if_human_present_on_idle", "idle_time_seconds",
+    "max_idle_check_count", "max_call_duration_seconds", "say_goodbye_on_max_duration",
+    "user_inactivity_timeout_seconds", "initial_idle_time_seconds",
+    "initial_max_idle_check_count", "llm_temperature", "enable_recording", "direction",
+    "who_speaks_first", "training_budget_tokens",
+)  # fmt: skip
+COLUMNS = ", ".join(
+    ("id", "environment_id", *SETTINGS, "current_status", "is_sandbox", "draft_revision",
+     "published_version", "created_at", "updated_at")
+)  # fmt: skip
+
+
+async def scoped(uow: UnitOfWork, environment_id: str, agent_id: str) -> Row | None:
+    return await uow.one(
+        f"SELECT {COLUMNS} FROM agents WHERE id = :id AND environment_id = :env",
+        {"id": agent_id, "env": environment_id},
+    )
+
+
+async def insert(uow: UnitOfWork, values: dict[str, Any]) -> Row:
+    names = list(values)
+    rows = await uow.write(
+        f"INSERT INTO agents ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
+        f"RETURNING {COLUMNS}",
+        values,
+    )
+    return rows[0]
+
+
+def _filters(environment_id: str, status: str | None, direction: str | None, search: str | None
+             ) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    where = ["environment_id = :env"]
+    params: dict[str, Any] = {"env": environment_id}
+    if status is not None:
+        where.append("current_status = :status")
+        params["status"] = status
+    if direction is not None:
+        where.append("direction = :direction")
+        params["direction"] = direction
+    if search:
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(
+            "(LOWER(name) LIKE :search ESCAPE '\\' OR LOWER(label) LIKE :search ESCAPE '\\')"
+        )
+        params["search"] = f"%{escaped}%"
+    return " AND ".join(where), params
+
+
+async def page(
+    uow: UnitOfWork,
+    environment_id: str,
+    *,
+    status: str | None,
+    direction: str | None,
+    search: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int]:
+    where, params = _filters(environment_id, status, direction, search)
+    total_row = await uow.one(f"SELECT COUNT(*) AS total FROM agents WHERE {where}", params)
+    rows = await uow.all(
+        f"SELECT {COLUMNS} FROM agents WHERE {where} "
+        "ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
+    return rows, int(total_row["total"]) if total_row else 0
+
+
+async def update(uow: UnitOfWork, agent_id: str, changes: dict[str, Any], now: datetime) -> Row:
+    """Apply `changes` and reset the agent to draft: every change needs a new publish."""
+    assignments = "".join(f"{name} = :{name}, " for name in changes)
+    rows = await uow.write(
+        f"UPDATE agents SET {assignments}current_status = 'draft', "
+        "draft_revision = draft_revision + 1, updated_at = :now "
+        f"WHERE id = :agent_id RETURNING {COLUMNS}",
+        {**changes, "now": now, "agent_id": agent_id},
+    )
+    return rows[0]
+
+
+async def set_published(uow: UnitOfWork, agent_id: str, now: datetime) -> Row:
+    rows = await uow.write(
+        "UPDATE agents SET current_status = 'published', "
+        "published_version = COALESCE(published_version, 0) + 1, updated_at = :now "
+        f"WHERE id = :agent_id RETURNING {COLUMNS}",
+        {"now": now, "agent_id": agent_id},
+    )
+    return rows[0]
+
+
+async def set_unpublished(uow: UnitOfWork, agent_id: str, now: datetime) -> Row:
+    rows = await uow.write(
+        "UPDATE agents SET current_status = 'draft', updated_at = :now "
+        f"WHERE id = :agent_id RETURNING {COLUMNS}",
+        {"now": now, "agent_id": agent_id},
+    )
+    return rows[0]
+
+
+async def delete(uow: UnitOfWork, agent_id: str) -> None:
+    await uow.write("DELETE FROM agents WHERE id = :id", {"id": agent_id})
+
+
+async def insert_version(uow: UnitOfWork, values: dict[str, Any]) -> None:
+    await uow.write(
+        "INSERT INTO agent_versions (id, agent_id, version, snapshot, config_hash, "
+        "published_at, published_by_token_id) VALUES (:id, :agent_id, :version, :snapshot, "
+        ":config_hash, :published_at, :published_by_token_id)",
+        values,
+    )

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from cuecard.agents import service
+from cuecard.agents.deps import ScopedAgent
+from cuecard.agents.schemas import Agent, AgentCreate, AgentListQuery, AgentUpdate, PublishState
+from cuecard.auth.deps import Reader, Writer
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
+from cuecard.core.schemas import Envelope, Message, MessageEnvelope, Page
+from cuecard.core.validation import validate
+
+router = APIRouter(prefix="/api/v1/agents", tags=["agents"], route_class=UnitOfWorkRoute)
+
+
+def _list_query(request: Request) -> AgentListQuery:
+    return validate(AgentListQuery, dict(request.query_params))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=body_doc(AgentCreate))
+async def create_agent(
+    uow: Uow, caller: Writer, body: Annotated[AgentCreate, json_body(AgentCreate)]
+) -> MessageEnvelope[Agent]:
+    agent = await service.create_agent(uow, caller, body)
+    return MessageEnvelope(message="Agent created successfully", data=agent)
+
+
+@router.get("")
+async def list_agents(
+    uow: Uow, caller: Reader, query: Annotated[AgentListQuery, Depends(_list_query)]
+) -> Page[Agent]:
+    agents, total = await service.list_agents(uow, caller, query)
+    return Page.of(agents, page=query.page, per_page=query.per_page, total=total)
+
+
+@router.get("/{agent_id}")
+async def get_agent(uow: Uow, agent: ScopedAgent) -> Envelope[Agent]:
+    return Envelope(data=await service.get_agent(uow, agent))
+
+
+@router.patch("/{agent_id}", openapi_extra=body_doc(AgentUpdate))
+async def update_agent(
+    uow: Uow,
+    caller: Writer,
+    agent: ScopedAgent,
+    body: Annotated[AgentUpdate, json_body(AgentUpdate)],
+) -> MessageEnvelope[Agent]:
+    updated = await service.update_agent(uow, agent, body)
+    return MessageEnvelope(message="Agent updated successfully", data=updated)
+
+
+@router.delete("/{agent_id}")
+async def delete_agent(uow: Uow, caller: Writer, agent: ScopedAgent) -> Message:
+    await service.delete_agent(uow, agent)
+    return Message(message="Agent deleted successfully")
+
+
+@router.post("/{agent_id}/publish")
+async def publish_agent(
+    uow: Uow, caller: Writer, agent: ScopedAgent
+) -> MessageEnvelope[PublishState]:
+    state = await service.publish_agent(uow, caller, agent)
+    return MessageEnvelope(message="Agent published successfully", data=state)
+
+
+@router.post("/{agent_id}/unpublish")
+async def unpublish_agent(
+    uow: Uow, caller: Writer, agent: ScopedAgent
+) -> MessageEnvelope[PublishState]:
+    state = await service.unpublish_agent(uow, agent)
+    return MessageEnvelope(message="Agent unpublished successfully", data=state)

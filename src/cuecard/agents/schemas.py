@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from cuecard.core.schemas import Timestamp
+from cuecard.core.validation import Input
+from cuecard.trainings.schemas import Training
+
+
+class Language(StrEnum):
+    PT_BR = "pt-BR"
+    PT_PT = "pt-PT"
+    EN_US = "en-US"
+    EN_CA = "en-CA"
+    ES_ES = "es-ES"
+    FR_FR = "fr-FR"
+    DE_DE = "de-DE"
+    IT_IT = "it-IT"
+    NL_NL = "nl-NL"
+    JA_JP = "ja-JP"
+    KO_KR = "ko-KR"
+    ZH_TW = "zh-TW"
+
+
+class Sensitivity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Speaker(StrEnum):
+    AGENT = "agent"
+    USER = "user"
+
+
+class AgentStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class AgentSettings(Input):
+    """Every writable agent setting (reference §3.2 and §4.3) with its rule and default."""
+
+    label: str | None = Field(None, max_length=255)
+    description: str | None = None
+    language: Language = Language.EN_US
+    initial_message: str | None = None
+    interrupt_sensitivity: Sensitivity = Sensitivity.MEDIUM
+    endpointing_sensitivity: str = Field("auto", max_length=255)
+    ivr_navigation_mode: str = Field("off", max_length=255)
+    conversation_speed: float = Field(1.0, ge=0.1, le=3.0)
+    initial_message_delay: int = Field(0, ge=0, le=60)
+    ask_if_human_present_on_idle: bool = False
+    idle_time_seconds: int = Field(10, ge=1, le=300)
+    max_idle_check_count: int = Field(3, ge=1, le=10)
+    max_call_duration_seconds: int = Field(1800, ge=1, le=3600)
+    say_goodbye_on_max_duration: bool = True
+    user_inactivity_timeout_seconds: int = Field(30, ge=5, le=120)
+    initial_idle_time_seconds: int = Field(5, ge=1, le=60)
+    initial_max_idle_check_count: int = Field(2, ge=0, le=10)
+    llm_temperature: float = Field(0.7, ge=0, le=2)
+    enable_recording: bool = False
+    direction: Direction = Direction.INBOUND
+    who_speaks_first: Speaker = Speaker.AGENT
+    training_budget_tokens: int = Field(2000, ge=1, le=1_000_000)
+
+
+class AgentCreate(AgentSettings):
+    name: str = Field(max_length=255)
+    phone_number_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("phone_number_ids")
+    @classmethod
+    def _no_such_numbers(cls, value: list[str]) -> list[str]:
+        # Cuecard has no telephony: no phone number exists, so any id names a missing one.
+        if value:
+            raise PydanticCustomError(
+                "value_error",
+                "missing phone numbers",
+                {"message": "The selected phone number ids are invalid."},
+            )
+        return value
+
+
+class AgentUpdate(Input):
+    """PATCH: every field optional; the ones sent replace the stored values."""
+
+    name: str | None = Field(None, max_length=255)
+    label: str | None = Field(None, max_length=255)
+    description: str | None = None
+    language: Language | None = None
+    initial_message: str | None = None
+    interrupt_sensitivity: Sensitivity | None = None
+    endpointing_sensitivity: str | None = Field(None, max_length=255)
+    ivr_navigation_mode: str | None = Field(None, max_length=255)
+    conversation_speed: float | None = Field(None, ge=0.1, le=3.0)
+    initial_message_delay: int | None = Field(None, ge=0, le=60)
+    ask_if_human_present_on_idle: bool | None = None
+    idle_time_seconds: int | None = Field(None, ge=1, le=300)
+    max_idle_check_count: int | None = Field(None, ge=1, le=10)
+    max_call_duration_seconds: int | None = Field(None, ge=1, le=3600)
+    say_goodbye_on_max_duration: bool | None = None
+    user_inactivity_timeout_seconds: int | None = Field(None, ge=5, le=120)
+    initial_idle_time_seconds: int | None = Field(None, ge=1, le=60)
+    initial_max_idle_check_count: int | None = Field(None, ge=0, le=10)
+    llm_temperature: float | None = Field(None, ge=0, le=2)
+    enable_recording: bool | None = None
+    direction: Direction | None = None
+    who_speaks_first: Speaker | None = None
+    training_budget_tokens: int | None = Field(None, ge=1, le=1_000_000)
+
+
+class AgentListQuery(Input):
+    status: AgentStatus | None = None
+    direction: Direction | None = None
+    search: str | None = Field(None, max_length=255)
+    page: int = Field(1, ge=1)
+    per_page: int = Field(20, ge=1, le=100)
+
+
+class Agent(BaseModel):
+    """The Agent object of reference §4.1, then the writable settings of §4.3."""
+
+    id: str
+    name: str
+    label: str
+    description: str | None
+    language: str
+    voice: None = None
+    initial_message: str | None
+    interrupt_sensitivity: str
+    conversation_speed: float
+    initial_message_delay: int
+    ask_if_human_present_on_idle: bool
+    direction: str
+    who_speaks_first: str
+    current_status: AgentStatus
+    is_sandbox: bool
+    is_ready_to_publish: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+    trainings: list[Training]
+    actions: list[object] = Field(default_factory=list)
+    phone_numbers: list[object] = Field(default_factory=list)
+    endpointing_sensitivity: str
+    ivr_navigation_mode: str
+    idle_time_seconds: int
+    llm_temperature: float
+    enable_recording: bool
+    max_idle_check_count: int
+    max_call_duration_seconds: int
+    say_goodbye_on_max_duration: bool
+    user_inactivity_timeout_seconds: int
+    initial_idle_time_seconds: int
+    initial_max_idle_check_count: int
+    training_budget_tokens: int
+    published_version: int | None
+
+
+class PublishState(BaseModel):
+    """Publish/unpublish responses (reference §3.8), plus the version number."""
+
+    id: str
+    name: str
+    current_status: AgentStatus
+    is_ready_to_publish: bool
+    updated_at: Timestamp
+    version: int | None

@@ -1,0 +1,226 @@
+"""Environments and their tokens: creation, listing, revocation, and authenticating a request.
+
+A token is `<prefix><random>` shown once; only HMAC-SHA256(secret key, token) is stored and looked
+up. Lookups are cached in process for `token_cache_seconds`, so a revocation reaches every server
+sharing the database within that time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from hashlib import sha256
+
+from cuecard.core.db import Database, UnitOfWork, new_id, utcnow
+from cuecard.core.errors import AppError, Conflict, NotFound, Unauthenticated
+
+DEFAULT_ENVIRONMENT = "default"
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+_MAX_TOKEN_LENGTH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    token_id: str
+    environment_id: str
+    read_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: str
+    environment: str
+    label: str | None
+    hint: str
+    read_only: bool
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def hash_token(key: bytes, token: str) -> str:
+    return hmac.new(key, token.encode(), sha256).hexdigest()
+
+
+class TokenCache:
+    """token hash -> (Caller or None, expiry). Bounded; a miss always asks the database."""
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Caller | None, float]] = {}
+
+    def get(self, digest: str) -> tuple[bool, Caller | None]:
+        entry = self._entries.get(digest)
+        if entry is None or entry[1] < time.monotonic():
+            return False, None
+        return True, entry[0]
+
+    def put(self, digest: str, caller: Caller | None) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[digest] = (caller, time.monotonic() + self.ttl)
+
+
+async def authenticate(
+    db: Database, cache: TokenCache, key: bytes, prefix: str, authorization: str | None
+) -> Caller:
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(prefix):
+        raise Unauthenticated()
+    if len(token) > _MAX_TOKEN_LENGTH:
+        raise Unauthenticated()
+    digest = hash_token(key, token)
+    hit, caller = cache.get(digest)
+    if not hit:
+        caller = await _lookup(db, digest)
+        cache.put(digest, caller)
+    if caller is None:
+        raise Unauthenticated()
+    return caller
+
+
+async def _lookup(db: Database, digest: str) -> Caller | None:
+    async with db.transaction() as uow:
+        row = await uow.one(
+            "SELECT id, environment_id, read_only, token_hash, last_used_at FROM api_tokens "
+            "WHERE token_hash = :digest AND revoked_at IS NULL",
+            {"digest": digest},
+        )
+        if row is None or not hmac.compare_digest(row["token_hash"], digest):
+            return None
+        now = utcnow()
+        # last_used_at at one-minute resolution: one write per token per minute at most.
+        if row["last_used_at"] is None or now - row["last_used_at"] > _LAST_USED_RESOLUTION:
+            await uow.write(
+                "UPDATE api_tokens SET last_used_at = :now WHERE id = :id",
+                {"now": now, "id": row["id"]},
+            )
+    return Caller(row["id"], row["environment_id"], bool(row["read_only"]))
+
+
+# --- administration (CLI) ---------------------------------------------------------------------
+
+
+async def ensure_environment(uow: UnitOfWork, name: str) -> Environment:
+    """Create the environment unless it exists; either way return it."""
+    await uow.write(
+        "INSERT INTO environments (id, name, created_at) VALUES (:id, :name, :now) "
+        "ON CONFLICT (name) DO NOTHING",
+        {"id": new_id(), "name": name, "now": utcnow()},
+    )
+    return await get_environment(uow, name)
+
+
+async def create_environment(uow: UnitOfWork, name: str) -> Environment:
+    name = _environment_name(name)
+    rows = await uow.write(
+        "INSERT INTO environments (id, name, created_at) VALUES (:id, :name, :now) "
+        "ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at",
+        {"id": new_id(), "name": name, "now": utcnow()},
+    )
+    if not rows:
+        raise Conflict(f"Environment {name!r} already exists.", code="ENVIRONMENT_EXISTS")
+    return Environment(**rows[0])
+
+
+async def get_environment(uow: UnitOfWork, name: str) -> Environment:
+    row = await uow.one(
+        "SELECT id, name, created_at FROM environments WHERE name = :name", {"name": name}
+    )
+    if row is None:
+        raise NotFound(f"Environment {name!r} not found.", code="ENVIRONMENT_NOT_FOUND")
+    return Environment(**row)
+
+
+async def list_environments(uow: UnitOfWork) -> list[Environment]:
+    rows = await uow.all("SELECT id, name, created_at FROM environments ORDER BY created_at, name")
+    return [Environment(**row) for row in rows]
+
+
+async def create_token(
+    uow: UnitOfWork,
+    key: bytes,
+    prefix: str,
+    environment: str,
+    *,
+    label: str | None = None,
+    read_only: bool = False,
+) -> tuple[TokenInfo, str]:
+    """Returns the stored token's info and the secret, which exists nowhere else afterwards."""
+    env = await get_environment(uow, environment)
+    secret = prefix + secrets.token_urlsafe(32)
+    info = TokenInfo(
+        id=new_id(),
+        environment=env.name,
+        label=label,
+        hint=secret[: len(prefix) + 4],
+        read_only=read_only,
+        created_at=utcnow(),
+        last_used_at=None,
+        revoked_at=None,
+    )
+    await uow.write(
+        "INSERT INTO api_tokens (id, environment_id, label, token_hash, hint, read_only, "
+        "created_at) VALUES (:id, :env, :label, :hash, :hint, :read_only, :now)",
+        {
+            "id": info.id,
+            "env": env.id,
+            "label": label,
+            "hash": hash_token(key, secret),
+            "hint": info.hint,
+            "read_only": read_only,
+            "now": info.created_at,
+        },
+    )
+    return info, secret
+
+
+async def list_tokens(uow: UnitOfWork, environment: str | None = None) -> list[TokenInfo]:
+    sql = (
+        "SELECT t.id, e.name AS environment, t.label, t.hint, t.read_only, t.created_at, "
+        "t.last_used_at, t.revoked_at FROM api_tokens t "
+        "JOIN environments e ON e.id = t.environment_id"
+    )
+    params = {}
+    if environment is not None:
+        await get_environment(uow, environment)
+        sql += " WHERE e.name = :env"
+        params["env"] = environment
+    rows = await uow.all(sql + " ORDER BY t.created_at, t.id", params)
+    return [TokenInfo(**{**row, "read_only": bool(row["read_only"])}) for row in rows]
+
+
+async def revoke_token(uow: UnitOfWork, token_id: str) -> None:
+    rows = await uow.write(
+        "UPDATE api_tokens SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL "
+        "RETURNING id",
+        {"now": utcnow(), "id": token_id},
+    )
+    if not rows:
+        exists = await uow.one("SELECT id FROM api_tokens WHERE id = :id", {"id": token_id})
+        if exists is None:
+            raise NotFound(f"Token {token_id!r} not found.", code="TOKEN_NOT_FOUND")
+        raise Conflict(f"Token {token_id!r} is already revoked.", code="TOKEN_REVOKED")
+
+
+async def has_any_token(uow: UnitOfWork) -> bool:
+    return await uow.one("SELECT id FROM api_tokens WHERE revoked_at IS NULL LIMIT 1") is not None
+
+
+def _environment_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise AppError("An environment name must be 1 to 255 characters.", code="INVALID_NAME")
+    return name

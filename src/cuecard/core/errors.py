@@ -1,0 +1,178 @@
+"""The one place that owns the error wire format.
+
+Every error, ours or the framework's, leaves as
+`{"success": false, "message": ..., "code": ...}`, plus `errors: {field: [messages]}` on 422.
+Services raise `AppError` subclasses; they never build HTTP responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("cuecard.errors")
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "BAD_REQUEST"
+    message = "Bad request."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+        super().__init__(self.message)
+
+
+class Unauthenticated(AppError):
+    status_code = 401
+    code = "INVALID_TOKEN"
+    message = "Unauthenticated."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "UNAUTHORIZED"
+    message = "You are not authorized to perform this action."
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "NOT_FOUND"
+    message = "Not found."
+
+
+class MethodNotAllowed(AppError):
+    status_code = 405
+    code = "METHOD_NOT_ALLOWED"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "CONFLICT"
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    code = "VALIDATION_ERROR"
+    message = "The given data was invalid."
+
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None) -> None:
+        super().__init__(message, errors=errors)
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+    message = "The request body is too large."
+
+
+class ServerError(AppError):
+    status_code = 500
+    code = "SERVER_ERROR"
+    message = "Internal server error."
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    message = "Service unavailable."
+
+
+def error_body(
+    message: str,
+    code: str,
+    errors: dict[str, list[str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": False, "message": message, "code": code}
+    if errors is not None:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return body
+
+
+def error_response(exc: AppError, request_id: str | None = None) -> JSONResponse:
+    headers = dict(exc.headers or {})
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return JSONResponse(
+        error_body(exc.message, exc.code, exc.errors, exc.extra),
+        status_code=exc.status_code,
+        headers=headers,
+    )
+
+
+def _request_id(request: Request) -> str | None:
+    request_id: str | None = request.scope.get("state", {}).get("request_id")
+    return request_id
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc, _request_id(request))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        path = request.url.path.strip("/")
+        err: AppError = NotFound(f"The route {path} could not be found.")
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        methods = ", ".join(m.strip() for m in allowed.split(",") if m.strip())
+        err = MethodNotAllowed(
+            f"The {request.method} method is not supported for this route. "
+            f"Supported methods: {methods}.",
+            headers=dict(exc.headers or {}),
+        )
+    else:
+        err = AppError(str(exc.detail), code="HTTP_ERROR", headers=dict(exc.headers or {}))
+        err.status_code = exc.status_code
+    return error_response(err, _request_id(request))
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    from cuecard.core.validation import laravel_errors
+
+    assert isinstance(exc, RequestValidationError)
+    return error_response(ValidationFailed(laravel_errors(exc.errors())), _request_id(request))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request_id = _request_id(request)
+    log.error(
+        "unhandled error in %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+    )
+    return error_response(ServerError(), request_id)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(Exception, _unexpected)

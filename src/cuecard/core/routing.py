@@ -1,0 +1,70 @@
+"""Request plumbing: the transaction a request owns, and its JSON body.
+
+Every route of the API uses `UnitOfWorkRoute`: the request gets one `UnitOfWork`, services write
+through it (they never commit), and the route commits once the endpoint has returned and before the
+response leaves; any exception rolls everything back. A client therefore never sees a success for a
+write that was not committed, and a rejected request changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from cuecard.core.db import UnitOfWork
+from cuecard.core.validation import parse_json, validate
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class UnitOfWorkRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run_in_unit_of_work(request: Request) -> Response:
+            uow = request.app.state.db.unit_of_work()
+            request.state.uow = uow
+            try:
+                response = await handler(request)
+                await uow.commit()
+                return response
+            finally:
+                await uow.close()
+
+        return run_in_unit_of_work
+
+
+def _uow(request: Request) -> UnitOfWork:
+    uow: UnitOfWork = request.state.uow
+    return uow
+
+
+Uow = Annotated[UnitOfWork, Depends(_uow)]
+
+
+def json_body(model: type[M]) -> Any:
+    """A dependency that reads and validates the body as `model`.
+
+    Declared after the auth and agent dependencies, so 401/403/404 are decided before the body
+    is even parsed. FastAPI's own body handling would validate first.
+    """
+
+    async def read(request: Request) -> M:
+        raw = await request.body()
+        return validate(model, parse_json(raw), context={"settings": request.app.state.settings})
+
+    return Depends(read)
+
+
+def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body read by `json_body` (FastAPI cannot see it)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }

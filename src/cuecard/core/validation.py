@@ -1,0 +1,130 @@
+"""Request validation with Laravel's wording, which Talkover clients already see.
+
+Pydantic models declare the rules; `validate()` runs them and turns pydantic's errors into
+`{"field": ["The field field is required."]}`. Strings are trimmed and blank ones count as missing
+(Laravel's TrimStrings + ConvertEmptyStringsToNull), unknown fields are ignored, and every invalid
+field is reported at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import annotated_types
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from cuecard.core.errors import ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Input(BaseModel):
+    """Base of every request body and query model."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationFailed({"body": ["The request body must be valid JSON."]}) from None
+
+
+def validate(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
+    if not isinstance(data, dict):
+        raise ValidationFailed({"body": ["The request body must be a JSON object."]})
+    cleaned = {k: v for k, v in ((k, _blank_to_none(v)) for k, v in data.items()) if v is not None}
+    try:
+        return model.model_validate(cleaned, context=context)
+    except PydanticValidationError as exc:
+        raise ValidationFailed(laravel_errors(exc.errors(), model)) from None
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def laravel_errors(
+    errors: Sequence[Any], model: type[BaseModel] | None = None
+) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or "body"
+        message = _message(field, error, model)
+        messages = out.setdefault(field, [])
+        if message not in messages:
+            messages.append(message)
+    return out
+
+
+def _attribute(field: str) -> str:
+    return field.replace("_", " ")
+
+
+def _message(field: str, error: Any, model: type[BaseModel] | None) -> str:
+    attr = _attribute(field)
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return f"The {attr} field is required."
+    if kind == "string_type":
+        return f"The {attr} field must be a string."
+    if kind == "string_too_long":
+        return f"The {attr} field must not be greater than {ctx['max_length']} characters."
+    if kind == "string_too_short":
+        return f"The {attr} field must be at least {ctx['min_length']} characters."
+    if kind in ("literal_error", "enum"):
+        return f"The selected {attr} is invalid."
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"The {attr} field must be an integer."
+    if kind in ("float_type", "float_parsing", "finite_number"):
+        return f"The {attr} field must be a number."
+    if kind in ("bool_type", "bool_parsing"):
+        return f"The {attr} field must be true or false."
+    if kind in ("list_type", "tuple_type"):
+        return f"The {attr} field must be an array."
+    if kind.startswith("uuid"):
+        return f"The {attr} field must be a valid UUID."
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return _range_message(attr, field, kind, ctx, model)
+    if kind == "value_error" and "message" in ctx:
+        return str(ctx["message"]).format(attribute=attr)
+    return f"The {attr} field is invalid."
+
+
+def _range_message(
+    attr: str, field: str, kind: str, ctx: dict[str, Any], model: type[BaseModel] | None
+) -> str:
+    bounds = _bounds(model, field)
+    if "ge" in bounds and "le" in bounds:
+        return f"The {attr} must be between {bounds['ge']} and {bounds['le']}."
+    if "gt" in bounds and "lt" in bounds:
+        return f"The {attr} must be greater than {bounds['gt']} and less than {bounds['lt']}."
+    limit = next(iter(ctx.values()), "")
+    words = {
+        "greater_than_equal": "at least",
+        "less_than_equal": "at most",
+        "greater_than": "greater than",
+        "less_than": "less than",
+    }
+    return f"The {attr} field must be {words[kind]} {limit}."
+
+
+def _bounds(model: type[BaseModel] | None, field: str) -> dict[str, Any]:
+    if model is None or field not in model.model_fields:
+        return {}
+    found: dict[str, Any] = {}
+    for item in model.model_fields[field].metadata:
+        for name in ("ge", "le", "gt", "lt"):
+            if isinstance(item, getattr(annotated_types, name.capitalize())):
+                found[name] = getattr(item, name)
+    return found

@@ -1,0 +1,65 @@
+"""SQL for trainings. Every function takes ids already scoped by the agents service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cuecard.core.db import Row, UnitOfWork
+
+COLUMNS = (
+    "id, agent_id, node_id, subject, instructions, current_status, position, pinned, "
+    "created_at, updated_at"
+)
+
+# One statement settles races: concurrent upserts of one node_id end in one row. An update keeps
+# every field the request left out (COALESCE with the stored value).
+_UPSERT = f"""
+INSERT INTO trainings ({COLUMNS})
+VALUES (:id, :agent_id, :node_id, :subject, :instructions,
+        COALESCE(:current_status, 'active'), :position, COALESCE(:pinned, FALSE), :now, :now)
+ON CONFLICT (agent_id, node_id) DO UPDATE SET
+    subject = excluded.subject,
+    instructions = excluded.instructions,
+    current_status = COALESCE(:current_status, trainings.current_status),
+    position = COALESCE(:position, trainings.position),
+    pinned = COALESCE(:pinned, trainings.pinned),
+    updated_at = excluded.updated_at
+RETURNING {COLUMNS}
+"""
+
+_ORDER = " ORDER BY created_at, id"
+
+
+async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> Row:
+    rows = await uow.write(_UPSERT, values)
+    return rows[0]
+
+
+async def for_agent(uow: UnitOfWork, agent_id: str, status: str | None = None) -> list[Row]:
+    sql = f"SELECT {COLUMNS} FROM trainings WHERE agent_id = :agent_id"
+    if status is not None:
+        sql += " AND current_status = :status"
+    return await uow.all(sql + _ORDER, {"agent_id": agent_id, "status": status})
+
+
+async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, list[Row]]:
+    grouped: dict[str, list[Row]] = {agent_id: [] for agent_id in agent_ids}
+    if not agent_ids:
+        return grouped
+    names = {f"a{i}": agent_id for i, agent_id in enumerate(agent_ids)}
+    placeholders = ", ".join(f":{name}" for name in names)
+    rows = await uow.all(
+        f"SELECT {COLUMNS} FROM trainings WHERE agent_id IN ({placeholders})" + _ORDER, names
+    )
+    for row in rows:
+        grouped[row["agent_id"]].append(row)
+    return grouped
+
+
+async def delete(uow: UnitOfWork, agent_id: str, training_id: str) -> bool:
+    rows = await uow.write(
+        "DELETE FROM trainings WHERE id = :id AND agent_id = :agent_id RETURNING id",
+        {"id": training_id, "agent_id": agent_id},
+    )
+    return bool(rows)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from cuecard.agents.deps import ScopedAgent
+from cuecard.auth.deps import Reader, require_write
+from cuecard.auth.service import Caller
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
+from cuecard.core.schemas import Envelope, Message, MessageEnvelope
+from cuecard.core.validation import validate
+from cuecard.trainings import service
+from cuecard.trainings.schemas import Training, TrainingCreate, TrainingListQuery
+
+router = APIRouter(
+    prefix="/api/v1/agents/{agent_id}/trainings", tags=["trainings"], route_class=UnitOfWorkRoute
+)
+
+TrainingCreator = Annotated[
+    Caller, require_write("You are not authorized to create training for this agent.")
+]
+TrainingDeleter = Annotated[
+    Caller, require_write("You are not authorized to delete training for this agent.")
+]
+
+
+def _list_query(request: Request) -> TrainingListQuery:
+    return validate(TrainingListQuery, dict(request.query_params))
+
+
+@router.get("")
+async def list_trainings(
+    uow: Uow,
+    caller: Reader,
+    agent: ScopedAgent,
+    query: Annotated[TrainingListQuery, Depends(_list_query)],
+) -> Envelope[list[Training]]:
+    return Envelope(data=await service.list_trainings(uow, agent, query.current_status))
+
+
+@router.post("", openapi_extra=body_doc(TrainingCreate))
+async def create_training(
+    uow: Uow,
+    caller: TrainingCreator,
+    agent: ScopedAgent,
+    body: Annotated[TrainingCreate, json_body(TrainingCreate)],
+) -> MessageEnvelope[Training]:
+    training, created = await service.upsert_training(uow, agent, body)
+    verb = "created" if created else "updated"
+    return MessageEnvelope(message=f"Agent training {verb} successfully", data=training)
+
+
+@router.delete("/{training_id}")
+async def delete_training(
+    uow: Uow, caller: TrainingDeleter, agent: ScopedAgent, training_id: str
+) -> Message:
+    await service.delete_training(uow, agent, training_id)
+    return Message(message="Agent training deleted successfully")

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from cuecard.core.schemas import Timestamp
+from cuecard.core.validation import Input
+
+
+class TrainingStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class Training(BaseModel):
+    """The spec's Training object, plus node_id, agent_id, position and pinned."""
+
+    id: str
+    subject: str
+    instructions: str
+    current_status: TrainingStatus
+    created_at: Timestamp
+    updated_at: Timestamp
+    node_id: str | None
+    agent_id: str
+    position: int | None
+    pinned: bool
+
+
+class TrainingCreate(Input):
+    """Create/Update Training. Fields left out of an update keep their stored value."""
+
+    node_id: str | None = Field(None, max_length=255)
+    subject: str = Field(max_length=255)
+    instructions: str
+    current_status: TrainingStatus | None = None
+    position: int | None = Field(None, ge=-1_000_000, le=1_000_000)
+    pinned: bool | None = None
+
+    @field_validator("instructions")
+    @classmethod
+    def _instructions_limit(cls, value: str, info: ValidationInfo) -> str:
+        context: dict[str, Any] = info.context or {}
+        settings = context.get("settings")
+        limit = settings.max_instructions_chars if settings is not None else None
+        if limit is not None and len(value) > limit:
+            raise PydanticCustomError("string_too_long", "too long", {"max_length": limit})
+        return value
+
+
+class TrainingListQuery(Input):
+    current_status: TrainingStatus | None = None

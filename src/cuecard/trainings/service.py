@@ -1,0 +1,56 @@
+"""Training rules: upsert by node_id, status kept unless sent, and every write sets the agent
+back to draft in the same transaction."""
+
+from __future__ import annotations
+
+from cuecard.agents.service import mark_draft
+from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.errors import NotFound
+from cuecard.trainings import repository
+from cuecard.trainings.schemas import Training, TrainingCreate, TrainingStatus
+
+
+class TrainingNotFound(NotFound):
+    code = "TRAINING_NOT_FOUND"
+    message = "Training not found"
+
+
+async def list_trainings(
+    uow: UnitOfWork, agent: Row, status: TrainingStatus | None = None
+) -> list[Training]:
+    rows = await repository.for_agent(uow, agent["id"], status)
+    return [Training.model_validate(row) for row in rows]
+
+
+async def upsert_training(
+    uow: UnitOfWork, agent: Row, data: TrainingCreate
+) -> tuple[Training, bool]:
+    """Create the training, or update this agent's training with the same node_id.
+
+    Without a node_id it always creates. On update, fields the request left out (status,
+    position, pinned) keep their stored values: an upsert never re-activates a disabled
+    training. Returns the training and whether it was created.
+    """
+    candidate_id = new_id()
+    row = await repository.upsert(
+        uow,
+        {
+            "id": candidate_id,
+            "agent_id": agent["id"],
+            "node_id": data.node_id,
+            "subject": data.subject,
+            "instructions": data.instructions,
+            "current_status": data.current_status,
+            "position": data.position,
+            "pinned": data.pinned,
+            "now": utcnow(),
+        },
+    )
+    await mark_draft(uow, agent["id"])
+    return Training.model_validate(row), row["id"] == candidate_id
+
+
+async def delete_training(uow: UnitOfWork, agent: Row, training_id: str) -> None:
+    if not await repository.delete(uow, agent["id"], training_id.lower()):
+        raise TrainingNotFound()
+    await mark_draft(uow, agent["id"])
