@@ -46,25 +46,40 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def _reset_postgres(url: str) -> None:
+async def _admin(url: str, sql: str) -> None:
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await conn.execute(sql)
     finally:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    if not POSTGRES_URL:
-        pytest.skip("CUECARD_TEST_POSTGRES_URL is not set")
+def _run_async(coro: Awaitable[None]) -> None:
+    """Run a coroutine from sync fixture code, even while an event loop is running."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
+    async def main() -> None:
+        await coro
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _reset_postgres(POSTGRES_URL)).result()
-    upgrade(POSTGRES_URL)
-    return POSTGRES_URL
+        pool.submit(asyncio.run, main()).result()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of its own for this test session (so parallel sessions never collide),
+    migrated once, dropped at the end."""
+    if not POSTGRES_URL:
+        pytest.skip("CUECARD_TEST_POSTGRES_URL is not set")
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    name = f"cuecard_test_{os.getpid()}"
+    _run_async(_admin(POSTGRES_URL, f"DROP DATABASE IF EXISTS {name}"))
+    _run_async(_admin(POSTGRES_URL, f"CREATE DATABASE {name}"))
+    url = f"{base}/{name}"
+    upgrade(url)
+    yield url
+    _run_async(_admin(POSTGRES_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture
