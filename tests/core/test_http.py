@@ -27,12 +27,16 @@ class TestFrameworkErrors:
     async def test_wrong_method_is_405_in_the_envelope(
         self, client: httpx.AsyncClient, headers: dict[str, str], agent: dict[str, Any]
     ) -> None:
-        response = await client.put(f"/api/v1/agents/{agent['id']}/publish", headers=headers)
+        response = await client.put(f"/api/v1/agents/{agent['id']}", headers=headers)
 
         assert response.status_code == 405
-        assert response.json()["success"] is False
-        assert response.json()["code"] == "METHOD_NOT_ALLOWED"
-        assert response.json()["message"].startswith("The PUT method is not supported")
+        assert response.json() == {
+            "success": False,
+            "message": "The PUT method is not supported for this route. "
+            "Supported methods: GET, PATCH, DELETE.",
+            "code": "METHOD_NOT_ALLOWED",
+        }
+        assert response.headers["Allow"] == "GET, PATCH, DELETE"
 
 
 class TestServerErrors:

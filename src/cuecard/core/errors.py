@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("cuecard.errors")
 
@@ -139,17 +140,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         path = request.url.path.strip("/")
         err: AppError = NotFound(f"The route {path} could not be found.")
     elif exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
-        methods = ", ".join(m.strip() for m in allowed.split(",") if m.strip())
+        methods = _allowed_methods(request)
         err = MethodNotAllowed(
             f"The {request.method} method is not supported for this route. "
-            f"Supported methods: {methods}.",
-            headers=dict(exc.headers or {}),
+            f"Supported methods: {', '.join(methods)}.",
+            headers={"Allow": ", ".join(methods)},
         )
     else:
         err = AppError(str(exc.detail), code="HTTP_ERROR", headers=dict(exc.headers or {}))
         err.status_code = exc.status_code
     return error_response(err, _request_id(request))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts at this path (Starlette reports only the first route's)."""
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
