@@ -78,8 +78,13 @@ async def page(
     return rows, int(total_row["total"]) if total_row else 0
 
 
-async def update(uow: UnitOfWork, agent_id: str, changes: dict[str, Any], now: datetime) -> Row:
-    """Apply `changes` and reset the agent to draft: every change needs a new publish."""
+async def update(
+    uow: UnitOfWork, agent_id: str, changes: dict[str, Any], now: datetime
+) -> Row | None:
+    """Apply `changes` and reset the agent to draft: every change needs a new publish.
+
+    Like every write to an agent row, it returns None when the agent is gone (deleted since the
+    request looked it up)."""
     assignments = "".join(f"{name} = :{name}, " for name in changes)
     rows = await uow.write(
         f"UPDATE agents SET {assignments}current_status = 'draft', "
@@ -87,26 +92,26 @@ async def update(uow: UnitOfWork, agent_id: str, changes: dict[str, Any], now: d
         f"WHERE id = :agent_id RETURNING {COLUMNS}",
         {**changes, "now": now, "agent_id": agent_id},
     )
-    return rows[0]
+    return rows[0] if rows else None
 
 
-async def set_published(uow: UnitOfWork, agent_id: str, now: datetime) -> Row:
+async def set_published(uow: UnitOfWork, agent_id: str, now: datetime) -> Row | None:
     rows = await uow.write(
         "UPDATE agents SET current_status = 'published', "
         "published_version = COALESCE(published_version, 0) + 1, updated_at = :now "
         f"WHERE id = :agent_id RETURNING {COLUMNS}",
         {"now": now, "agent_id": agent_id},
     )
-    return rows[0]
+    return rows[0] if rows else None
 
 
-async def set_unpublished(uow: UnitOfWork, agent_id: str, now: datetime) -> Row:
+async def set_unpublished(uow: UnitOfWork, agent_id: str, now: datetime) -> Row | None:
     rows = await uow.write(
         "UPDATE agents SET current_status = 'draft', updated_at = :now "
         f"WHERE id = :agent_id RETURNING {COLUMNS}",
         {"now": now, "agent_id": agent_id},
     )
-    return rows[0]
+    return rows[0] if rows else None
 
 
 async def delete(uow: UnitOfWork, agent_id: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from typing import Any
@@ -12,6 +11,7 @@ from cuecard.agents.schemas import (
     Agent,
     AgentCreate,
     AgentListQuery,
+    AgentSettings,
     AgentStatus,
     AgentUpdate,
     PublishState,
@@ -19,6 +19,7 @@ from cuecard.agents.schemas import (
 from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, NotFound, ValidationFailed
+from cuecard.runtime.compile import compile_snapshot
 from cuecard.trainings import repository as trainings_repository
 from cuecard.trainings.schemas import Training, TrainingStatus
 
@@ -40,6 +41,13 @@ async def scoped_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> Row:
     row = None
     if _is_uuid(agent_id):
         row = await repository.scoped(uow, caller.environment_id, agent_id.lower())
+    if row is None:
+        raise AgentNotFound()
+    return row
+
+
+def _still_there(row: Row | None) -> Row:
+    """A write to an agent row found nothing: it was deleted after the request looked it up."""
     if row is None:
         raise AgentNotFound()
     return row
@@ -104,13 +112,17 @@ async def get_agent(uow: UnitOfWork, agent: Row) -> Agent:
 async def update_agent(uow: UnitOfWork, agent: Row, data: AgentUpdate) -> Agent:
     """Change settings. Like every change to an agent, it goes back to draft."""
     changes = data.model_dump(exclude_unset=True)
-    row = await repository.update(uow, agent["id"], changes, utcnow())
+    row = _still_there(await repository.update(uow, agent["id"], changes, utcnow()))
     return to_agent(row, await trainings_repository.for_agent(uow, row["id"]))
 
 
 async def mark_draft(uow: UnitOfWork, agent_id: str) -> Row:
-    """Record a change under the agent: back to draft, new draft revision."""
-    return await repository.update(uow, agent_id, {}, utcnow())
+    """Record a change under the agent: back to draft, new draft revision.
+
+    Call it before writing anything under the agent: it takes the agent row first (the lock
+    order every write follows, publish included) and 404s if the agent was deleted meanwhile.
+    """
+    return _still_there(await repository.update(uow, agent_id, {}, utcnow()))
 
 
 async def delete_agent(uow: UnitOfWork, agent: Row) -> None:
@@ -121,10 +133,17 @@ async def delete_agent(uow: UnitOfWork, agent: Row) -> None:
     await repository.delete(uow, agent["id"])
 
 
+# SQLite hands booleans back as 0/1; a snapshot must read the same on both databases.
+_BOOLEAN_SETTINGS = frozenset(
+    name for name, field in AgentSettings.model_fields.items() if field.annotation is bool
+)
+
+
 def snapshot(agent: Row, trainings: list[Row]) -> dict[str, Any]:
     """What a version freezes: the settings and every training with its status."""
+    settings = {name: agent[name] for name in ("id", *repository.SETTINGS)}
     return {
-        "agent": {name: agent[name] for name in ("id", *repository.SETTINGS)},
+        "agent": {k: bool(v) if k in _BOOLEAN_SETTINGS else v for k, v in settings.items()},
         "trainings": [Training.model_validate(t).model_dump(mode="json") for t in trainings],
     }
 
@@ -141,14 +160,15 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
     now = utcnow()
     # Take the agent row first: a training write racing with us waits, and the trainings read
     # below are the ones the version really has.
-    row = await repository.set_published(uow, agent["id"], now)
+    row = _still_there(await repository.set_published(uow, agent["id"], now))
     trainings = await trainings_repository.for_agent(uow, row["id"])
     if not _is_ready(row, trainings):
         raise ValidationFailed(
             {"agent": ["The agent needs a description or an active training to publish."]},
             message="The agent is not ready to publish.",
         )
-    frozen = canonical_json(snapshot(row, trainings))
+    frozen_snapshot = snapshot(row, trainings)
+    frozen = canonical_json(frozen_snapshot)
     await repository.insert_version(
         uow,
         {
@@ -156,7 +176,9 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
             "agent_id": row["id"],
             "version": row["published_version"],
             "snapshot": frozen,
-            "config_hash": hashlib.sha256(frozen.encode()).hexdigest(),
+            # The hash of the compiled config, so a version, its runtime-config ETag and a diff
+            # name the same thing.
+            "config_hash": compile_snapshot(frozen_snapshot).config_hash,
             "published_at": now,
             "published_by_token_id": caller.token_id,
         },
@@ -167,7 +189,7 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
 async def unpublish_agent(uow: UnitOfWork, agent: Row) -> PublishState:
     row = agent
     if row["current_status"] == AgentStatus.PUBLISHED:
-        row = await repository.set_unpublished(uow, row["id"], utcnow())
+        row = _still_there(await repository.set_unpublished(uow, row["id"], utcnow()))
     return _publish_state(row, await trainings_repository.for_agent(uow, row["id"]))
 
 

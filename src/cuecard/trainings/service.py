@@ -31,6 +31,7 @@ async def upsert_training(
     position, pinned) keep their stored values: an upsert never re-activates a disabled
     training. Returns the training and whether it was created.
     """
+    await mark_draft(uow, agent["id"])
     candidate_id = new_id()
     row = await repository.upsert(
         uow,
@@ -46,11 +47,10 @@ async def upsert_training(
             "now": utcnow(),
         },
     )
-    await mark_draft(uow, agent["id"])
     return Training.model_validate(row), row["id"] == candidate_id
 
 
 async def delete_training(uow: UnitOfWork, agent: Row, training_id: str) -> None:
-    if not await repository.delete(uow, agent["id"], training_id.lower()):
-        raise TrainingNotFound()
     await mark_draft(uow, agent["id"])
+    if not await repository.delete(uow, agent["id"], training_id.lower()):
+        raise TrainingNotFound()  # rolls the draft reset back with it
