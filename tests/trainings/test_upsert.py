@@ -272,6 +272,10 @@ class TestCreateTrainingValidation:
             (b"[1, 2]", "The request body must be a JSON object."),
             (b'"text"', "The request body must be a JSON object."),
             (b"\xff\xfe", "The request body must be valid JSON."),
+            (
+                b'{"subject": "s", "instructions": "i", "position": NaN}',
+                "The request body must be valid JSON.",
+            ),
         ],
     )
     async def test_body_that_is_not_a_json_object(

@@ -31,9 +31,13 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise ValidationFailed({"body": ["The request body must be a JSON object."]})
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError):
         raise ValidationFailed({"body": ["The request body must be valid JSON."]}) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python accepts NaN and Infinity; JSON does not
 
 
 def validate(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
