@@ -2,21 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, status
 
 from cuecard.agents import service
 from cuecard.agents.deps import ScopedAgent
 from cuecard.agents.schemas import Agent, AgentCreate, AgentListQuery, AgentUpdate, PublishState
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_params
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope, Page
-from cuecard.core.validation import validate
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"], route_class=UnitOfWorkRoute)
-
-
-def _list_query(request: Request) -> AgentListQuery:
-    return validate(AgentListQuery, dict(request.query_params))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=body_doc(AgentCreate))
@@ -29,7 +24,7 @@ async def create_agent(
 
 @router.get("")
 async def list_agents(
-    uow: Uow, caller: Reader, query: Annotated[AgentListQuery, Depends(_list_query)]
+    uow: Uow, caller: Reader, query: Annotated[AgentListQuery, query_params(AgentListQuery)]
 ) -> Page[Agent]:
     agents, total = await service.list_agents(uow, caller, query)
     return Page.of(agents, page=query.page, per_page=query.per_page, total=total)

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, require_write
 from cuecard.auth.service import Caller
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_params
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope
-from cuecard.core.validation import validate
 from cuecard.trainings import service
 from cuecard.trainings.schemas import Training, TrainingCreate, TrainingListQuery
 
@@ -25,16 +24,12 @@ TrainingDeleter = Annotated[
 ]
 
 
-def _list_query(request: Request) -> TrainingListQuery:
-    return validate(TrainingListQuery, dict(request.query_params))
-
-
 @router.get("")
 async def list_trainings(
     uow: Uow,
     caller: Reader,
     agent: ScopedAgent,
-    query: Annotated[TrainingListQuery, Depends(_list_query)],
+    query: Annotated[TrainingListQuery, query_params(TrainingListQuery)],
 ) -> Envelope[list[Training]]:
     return Envelope(data=await service.list_trainings(uow, agent, query.current_status))
 
