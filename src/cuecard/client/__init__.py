@@ -1,0 +1,77 @@
+"""A typed Python client for Cuecard and any Talkover-compatible server.
+
+    from cuecard.client import Client
+
+    with Client("http://127.0.0.1:8000", "talq_...") as cuecard:
+        agent = cuecard.agents.create("SupportBot", description="Helps customers.")
+        cuecard.trainings.upsert(
+            agent.id, node_id="billing/refunds", subject="Refunds", instructions="..."
+        )
+        cuecard.agents.publish(agent.id)
+
+`AsyncClient` has the same methods, awaitable. This package imports nothing from the server
+side of cuecard, so it is safe to use from any application.
+"""
+
+from cuecard.client._client import AsyncClient, Client
+from cuecard.client._exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    ConflictError,
+    CuecardError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+from cuecard.client._models import (
+    Agent,
+    AgentSettings,
+    AgentStatus,
+    AgentVersion,
+    Page,
+    PageMeta,
+    PublishState,
+    RetrievedDocument,
+    Training,
+    TrainingStatus,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "Agent",
+    "AgentSettings",
+    "AgentStatus",
+    "AgentVersion",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "ConflictError",
+    "CuecardError",
+    "NotFoundError",
+    "Page",
+    "PageMeta",
+    "PermissionDeniedError",
+    "PublishState",
+    "RateLimitError",
+    "RetrievedDocument",
+    "ServerError",
+    "Training",
+    "TrainingStatus",
+    "ValidationError",
+]
+
+# Tracebacks show the public path (cuecard.client.NotFoundError), as httpx does. Models keep
+# theirs: pydantic resolves their annotations in the module that defined them.
+for _name in __all__:
+    _value = globals()[_name]
+    if _value in (AsyncClient, Client) or (
+        isinstance(_value, type) and issubclass(_value, CuecardError)
+    ):
+        _value.__module__ = "cuecard.client"
+del _name, _value
