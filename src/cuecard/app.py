@@ -15,7 +15,10 @@ from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import install_error_handlers
 from cuecard.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from cuecard.runtime.cache import CompiledCache
+from cuecard.runtime.router import router as runtime_router
 from cuecard.trainings.router import router as trainings_router
+from cuecard.versions.router import router as versions_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret_key = secret_key
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.runtime_cache = CompiledCache()
 
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -53,4 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(agents_router)
     app.include_router(trainings_router)
+    app.include_router(runtime_router)
+    app.include_router(versions_router)
     return app

@@ -133,17 +133,23 @@ async def delete_agent(uow: UnitOfWork, agent: Row) -> None:
     await repository.delete(uow, agent["id"])
 
 
-# SQLite hands booleans back as 0/1; a snapshot must read the same on both databases.
-_BOOLEAN_SETTINGS = frozenset(
-    name for name, field in AgentSettings.model_fields.items() if field.annotation is bool
-)
+# SQLite hands booleans back as 0/1 and whole REALs as integers (from RETURNING); a snapshot must
+# read, and hash, the same on both databases.
+_COERCE = {
+    name: field.annotation
+    for name, field in AgentSettings.model_fields.items()
+    if field.annotation in (bool, float)
+}
 
 
 def snapshot(agent: Row, trainings: list[Row]) -> dict[str, Any]:
     """What a version freezes: the settings and every training with its status."""
     settings = {name: agent[name] for name in ("id", *repository.SETTINGS)}
+    for name, kind in _COERCE.items():
+        if settings.get(name) is not None:
+            settings[name] = kind(settings[name])
     return {
-        "agent": {k: bool(v) if k in _BOOLEAN_SETTINGS else v for k, v in settings.items()},
+        "agent": settings,
         "trainings": [Training.model_validate(t).model_dump(mode="json") for t in trainings],
     }
 

@@ -1,0 +1,25 @@
+"""Dependencies of the runtime and versions routers: the process's compiled-config cache and the
+settings (for the LLM of test conversations)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from cuecard.core.config import Settings
+from cuecard.runtime.cache import CompiledCache
+
+
+def _cache(request: Request) -> CompiledCache:
+    cache: CompiledCache = request.app.state.runtime_cache
+    return cache
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+RuntimeCache = Annotated[CompiledCache, Depends(_cache)]
+AppSettings = Annotated[Settings, Depends(_settings)]

@@ -1,0 +1,201 @@
+"""Per-turn retrieval: rank the trainings a compiled config left out of the prompt.
+
+A small in-process BM25 (Okapi, k1=1.2, b=0.75) rather than SQLite FTS5 or PostgreSQL full-text
+search: it ranks the same way on both databases, is deterministic, and its index is built once per
+compiled version (cached with it), so a query is a few dictionary lookups.
+
+- Terms: lower-cased words, stemmed by the Snowball stemmer of the agent's language (so "returned"
+  meets "returns"); English stop words are dropped; CJK text, which has no spaces, becomes
+  character bigrams. The subject counts twice: it names what the training is about.
+- The query is the recent conversation, not one message: the last user turn weighs 1, each earlier
+  user turn half the one after it, assistant turns a quarter of that. A term takes the highest
+  weight it has, so a word repeated by the caller does not drown the others.
+- Selection: best score first (ties by the training order), only trainings that score, at most
+  `top_k`, and only as many as fit the token budget.
+
+Lexical ranking misses paraphrases ("send back" vs "return"); when nothing scores, nothing is
+returned rather than a guess.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer  # type: ignore[import-untyped]
+
+from cuecard.runtime.compile import Block, Compiled
+
+K1 = 1.2
+B = 0.75
+SUBJECT_WEIGHT = 2
+RECENT_MESSAGES = 6
+ASSISTANT_WEIGHT = 0.25
+
+_WORD = re.compile(r"\w+")
+_STEMMERS = {
+    "en": "english", "pt": "portuguese", "es": "spanish", "fr": "french", "de": "german",
+    "it": "italian", "nl": "dutch",
+}  # fmt: skip
+_STOP_WORDS_TEXT = """
+a an and are as at be been but by can could did do does for from had has have he her his how i
+if in into is it its me my no not of on or our she so that the their them then there these they
+this to too us was we were what when where which who why will with would you your yours ok okay
+hi hello please thanks thank just
+"""
+_ENGLISH_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x3040 <= code <= 0x30FF  # hiragana, katakana
+        or 0x3400 <= code <= 0x9FFF  # CJK ideographs
+        or 0xAC00 <= code <= 0xD7AF  # hangul syllables
+        or 0xF900 <= code <= 0xFAFF
+    )
+
+
+@lru_cache(maxsize=16)
+def analyzer(language: str) -> Callable[[str], list[str]]:
+    """text -> index terms, for an agent language such as "en-US"."""
+    code = language.split("-")[0].lower()
+    algorithm = _STEMMERS.get(code)
+    stemmer = snowballstemmer.stemmer(algorithm) if algorithm else None
+    stop_words = _ENGLISH_STOP_WORDS if code == "en" else frozenset()
+
+    @lru_cache(maxsize=65536)
+    def term(word: str) -> str:
+        return stemmer.stemWord(word) if stemmer is not None else word
+
+    def analyze(text: str) -> list[str]:
+        terms: list[str] = []
+        for word in _WORD.findall(unicodedata.normalize("NFKC", text).casefold()):
+            if any(_is_cjk(char) for char in word):
+                terms.extend(word[i : i + 2] for i in range(max(1, len(word) - 1)))
+            elif word not in stop_words:
+                terms.append(term(word))
+        return terms
+
+    return analyze
+
+
+class Bm25Index:
+    """An inverted index over trainings: term -> [(doc, term frequency)]."""
+
+    def __init__(self, blocks: Sequence[Block], analyze: Callable[[str], list[str]]) -> None:
+        self.blocks = list(blocks)
+        self.analyze = analyze
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        lengths: list[int] = []
+        for doc, block in enumerate(self.blocks):
+            counts = Counter(analyze(block.instructions))
+            for subject_term in analyze(block.subject):
+                counts[subject_term] += SUBJECT_WEIGHT
+            lengths.append(sum(counts.values()))
+            for word, frequency in counts.items():
+                self.postings.setdefault(word, []).append((doc, frequency))
+        average = (sum(lengths) / len(lengths)) if lengths else 1.0
+        # The length part of BM25's denominator, fixed per document.
+        self.norms = [K1 * (1 - B + B * length / (average or 1.0)) for length in lengths]
+        total = len(self.blocks)
+        self.idf = {
+            word: math.log(1 + (total - len(docs) + 0.5) / (len(docs) + 0.5))
+            for word, docs in self.postings.items()
+        }
+
+    def scores(self, weights: dict[str, float]) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        for word, weight in weights.items():
+            docs = self.postings.get(word)
+            if not docs:
+                continue
+            factor = weight * self.idf[word] * (K1 + 1)
+            for doc, frequency in docs:
+                scores[doc] = scores.get(doc, 0.0) + factor * frequency / (
+                    frequency + self.norms[doc]
+                )
+        return scores
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: str
+    content: str
+
+
+def query_weights(messages: Sequence[Turn], analyze: Callable[[str], list[str]]
+                  ) -> dict[str, float]:  # fmt: skip
+    weights: dict[str, float] = {}
+    later_user_turns = 0
+    for message in reversed(messages[-RECENT_MESSAGES:]):
+        if message.role == "user":
+            weight = 0.5**later_user_turns
+            later_user_turns += 1
+        elif message.role == "assistant":
+            weight = ASSISTANT_WEIGHT * 0.5**later_user_turns
+        else:
+            continue
+        for word in analyze(message.content):
+            weights[word] = max(weights.get(word, 0.0), weight)
+    return weights
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    block: Block
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    documents: list[Document]
+    budget_tokens: int
+    used_tokens: int
+
+
+_INDEX = "bm25"
+
+
+def index_for(compiled: Compiled) -> Bm25Index:
+    """The ranker of a compiled version, built on first use and kept with it."""
+    return compiled.memo(_INDEX, lambda: Bm25Index(compiled.retrieved, analyzer(compiled.language)))
+
+
+def has_index(compiled: Compiled) -> bool:
+    return compiled.has_memo(_INDEX)
+
+
+def default_budget(compiled: Compiled, node_id: str | None) -> int:
+    """What is left of the training budget once the inline trainings of this turn are in."""
+    return max(0, compiled.budget_tokens - compiled.pinned_tokens - compiled.node_tokens(node_id))
+
+
+def retrieve(
+    compiled: Compiled,
+    messages: Sequence[Turn],
+    *,
+    node_id: str | None = None,
+    top_k: int = 5,
+    budget_tokens: int | None = None,
+) -> Retrieval:
+    budget = default_budget(compiled, node_id) if budget_tokens is None else budget_tokens
+    index = index_for(compiled)
+    scores = index.scores(query_weights(messages, index.analyze))
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], index.blocks[item[0]].order))
+    chosen: list[Document] = []
+    used = 0
+    for doc, score in ranked:
+        if len(chosen) == top_k:
+            break
+        block = index.blocks[doc]
+        if score <= 0 or used + block.tokens > budget:
+            continue
+        chosen.append(Document(block, round(score, 4)))
+        used += block.tokens
+    return Retrieval(chosen, budget, used)

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from cuecard.agents.deps import ScopedAgent
+from cuecard.auth.deps import Reader, Writer
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
+from cuecard.core.schemas import Envelope
+from cuecard.core.validation import validate
+from cuecard.runtime import service
+from cuecard.runtime.deps import AppSettings, RuntimeCache
+from cuecard.runtime.schemas import (
+    ConversationRequest,
+    ConversationResult,
+    RetrieveRequest,
+    RetrieveResponse,
+    RuntimeConfigQuery,
+)
+
+router = APIRouter(
+    prefix="/api/v1/agents/{agent_id}", tags=["runtime"], route_class=UnitOfWorkRoute
+)
+
+
+def _config_query(request: Request) -> RuntimeConfigQuery:
+    return validate(RuntimeConfigQuery, dict(request.query_params))
+
+
+def _etag_matches(if_none_match: str | None, config_hash: str) -> bool:
+    """RFC 9110 weak comparison against an If-None-Match list (or `*`)."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        tag = candidate.strip().removeprefix("W/").strip('"')
+        if tag in ("*", config_hash):
+            return True
+    return False
+
+
+_CONFIG_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The compiled config, as the document itself (no envelope), so a "
+        "runtime can load it directly. Headers: ETag (= config_hash), X-Cuecard-Version, "
+        "X-Cuecard-Budget-Mode, X-Cuecard-Cache.",
+        "content": {"application/json": {}},
+    },
+    304: {"description": "If-None-Match names the current config_hash."},
+}
+
+
+@router.get("/runtime-config", responses=_CONFIG_RESPONSES, response_class=Response)
+async def get_runtime_config(
+    request: Request,
+    uow: Uow,
+    caller: Reader,
+    agent: ScopedAgent,
+    query: Annotated[RuntimeConfigQuery, Depends(_config_query)],
+    cache: RuntimeCache,
+) -> Response:
+    config = await service.runtime_config(uow, cache, agent, query.version, query.format)
+    resolved = config.resolved
+    headers = {
+        "ETag": f'"{resolved.compiled.config_hash}"',
+        # Revalidate every time: `published` moves when the agent is published again.
+        "Cache-Control": "private, no-cache",
+        "X-Cuecard-Version": str(resolved.version),
+        "X-Cuecard-Budget-Mode": resolved.compiled.mode.value,
+        "X-Cuecard-Cache": "hit" if resolved.cache_hit else "miss",
+    }
+    if resolved.draft_revision is not None:
+        headers["X-Cuecard-Draft-Revision"] = str(resolved.draft_revision)
+    if _etag_matches(request.headers.get("if-none-match"), resolved.compiled.config_hash):
+        return Response(status_code=304, headers=headers)
+    return Response(config.body, media_type="application/json", headers=headers)
+
+
+@router.post("/runtime/retrieve", openapi_extra=body_doc(RetrieveRequest))
+async def retrieve_trainings(
+    response: Response,
+    uow: Uow,
+    caller: Reader,
+    agent: ScopedAgent,
+    cache: RuntimeCache,
+    body: Annotated[RetrieveRequest, json_body(RetrieveRequest)],
+) -> RetrieveResponse:
+    result, cache_hit = await service.retrieve_trainings(uow, cache, agent, body)
+    # hit: the compiled config and its ranker index were reused, nothing was rebuilt.
+    response.headers["X-Cuecard-Cache"] = "hit" if cache_hit else "miss"
+    return result
+
+
+@router.post("/test-conversations", openapi_extra=body_doc(ConversationRequest))
+async def create_test_conversation(
+    uow: Uow,
+    caller: Writer,
+    agent: ScopedAgent,
+    cache: RuntimeCache,
+    settings: AppSettings,
+    body: Annotated[ConversationRequest, json_body(ConversationRequest)],
+) -> Envelope[ConversationResult]:
+    result = await service.run_test_conversation(uow, cache, settings, agent, body)
+    return Envelope(data=result)

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cuecard.agents.schemas import Agent
+from cuecard.core.schemas import Timestamp
+from cuecard.core.validation import Input
+from cuecard.runtime.schemas import VersionSelector
+
+
+class VersionListQuery(Input):
+    page: int = Field(1, ge=1)
+    per_page: int = Field(20, ge=1, le=100)
+
+
+class DiffQuery(Input):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: VersionSelector = Field("published", alias="from")
+    to: VersionSelector = "draft"
+
+
+class PublishedBy(BaseModel):
+    token_id: str
+    label: str | None
+
+
+class VersionSummary(BaseModel):
+    version: int
+    published_at: Timestamp
+    published_by: PublishedBy | None = Field(
+        description="The token that published it; null once that token is deleted."
+    )
+    config_hash: str
+    is_latest: bool = Field(description="The version `published` names.")
+
+
+class Version(VersionSummary):
+    snapshot: dict[str, Any] = Field(
+        description="Settings and every training with its status; only active ones are compiled."
+    )
+
+
+class RestoreResult(BaseModel):
+    restored_version: int
+    agent: Agent
+    recreated_training_ids: list[str] = Field(
+        description="Trainings deleted since the version, re-created with their original ids."
+    )
+    updated_training_ids: list[str]
+    deactivated_training_ids: list[str] = Field(
+        description="Trainings the version does not have: set inactive, never deleted."
+    )
+    detached_training_ids: list[str] = Field(
+        description="Of those, the ones whose node_id the version gives to its own training: "
+        "their node_id is cleared so the restored training can have it."
+    )
+
+
+class DiffSide(BaseModel):
+    version: int | str
+    config_hash: str
+    draft_revision: int | None
+
+
+class SettingChange(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    field: str
+    from_: Any = Field(serialization_alias="from")
+    to: Any
+
+
+class TrainingRef(BaseModel):
+    id: str
+    node_id: str | None
+    subject: str
+
+
+class TrainingChange(TrainingRef):
+    fields: list[str]
+
+
+class TrainingsDiff(BaseModel):
+    added: list[TrainingRef]
+    removed: list[TrainingRef]
+    changed: list[TrainingChange]
+
+
+class TokenDelta(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    from_: int = Field(serialization_alias="from")
+    to: int
+    delta: int
+
+
+class Diff(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    from_: DiffSide = Field(serialization_alias="from")
+    to: DiffSide
+    has_changes: bool
+    settings: list[SettingChange]
+    trainings: TrainingsDiff
+    tokens: TokenDelta = Field(description="Compiled prompt tokens (system + nodes), cl100k.")

@@ -1,0 +1,191 @@
+"""Version rules: listing the immutable snapshots publish made, restoring one into the draft
+(losing nothing), and diffing any two of draft, published and N."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from cuecard.agents import repository as agents_repository
+from cuecard.agents.service import AgentNotFound, to_agent
+from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.runtime.cache import CompiledCache
+from cuecard.runtime.service import VersionNotFound, resolve
+from cuecard.trainings import repository as trainings_repository
+from cuecard.versions import repository
+from cuecard.versions.schemas import (
+    Diff,
+    DiffSide,
+    PublishedBy,
+    RestoreResult,
+    SettingChange,
+    TokenDelta,
+    TrainingChange,
+    TrainingRef,
+    TrainingsDiff,
+    Version,
+    VersionListQuery,
+    VersionSummary,
+)
+
+# What a restore puts back and a diff compares; timestamps are history, not content.
+TRAINING_FIELDS = ("node_id", "subject", "instructions", "current_status", "position", "pinned")
+
+
+def parse_version_number(value: str) -> int:
+    """A version from the path: anything that is not a version number names no version."""
+    if not value.isdigit() or int(value) < 1:
+        raise VersionNotFound()
+    return int(value)
+
+
+def _summary(agent: Row, row: Row) -> dict[str, Any]:
+    token = row["published_by_token_id"]
+    return {
+        "version": row["version"],
+        "published_at": row["published_at"],
+        "published_by": PublishedBy(token_id=token, label=row["token_label"]) if token else None,
+        "config_hash": row["config_hash"],
+        "is_latest": row["version"] == agent["published_version"],
+    }
+
+
+async def list_versions(
+    uow: UnitOfWork, agent: Row, query: VersionListQuery
+) -> tuple[list[VersionSummary], int]:
+    rows, total = await repository.page(
+        uow, agent["id"], limit=query.per_page, offset=(query.page - 1) * query.per_page
+    )
+    return [VersionSummary.model_validate(_summary(agent, row)) for row in rows], total
+
+
+async def get_version(uow: UnitOfWork, agent: Row, version: str) -> Version:
+    row = await repository.get(uow, agent["id"], parse_version_number(version))
+    if row is None:
+        raise VersionNotFound()
+    return Version.model_validate({**_summary(agent, row), "snapshot": json.loads(row["snapshot"])})
+
+
+def _differs(current: Row, wanted: dict[str, Any]) -> bool:
+    return any(current[name] != wanted.get(name) for name in TRAINING_FIELDS)
+
+
+async def restore_version(uow: UnitOfWork, agent: Row, version_path: str) -> RestoreResult:
+    """Make the draft equal to the version the path names. Publishes nothing; deletes nothing.
+
+    Settings come back; each training of the version comes back by id (re-created with its
+    original id if it was deleted since); trainings the version lacks are set inactive. A node_id
+    is the upsert key, so a training the version lacks that now holds a node_id the version gives
+    to its own training loses that node_id (it keeps everything else).
+    """
+    number = parse_version_number(version_path)
+    frozen = await repository.snapshot(uow, agent["id"], number)
+    if frozen is None:
+        raise VersionNotFound()
+    version = json.loads(frozen)
+    now = utcnow()
+    settings = {k: v for k, v in version["agent"].items() if k in agents_repository.SETTINGS}
+    # The agent row first, as publish does: a concurrent training write waits for this restore.
+    row = await agents_repository.update(uow, agent["id"], settings, now)
+    if row is None:
+        raise AgentNotFound()  # deleted since the request looked it up
+    current = {t["id"]: t for t in await trainings_repository.for_agent(uow, agent["id"])}
+    wanted = {t["id"]: t for t in version["trainings"]}
+    wanted_nodes = {t["node_id"] for t in wanted.values() if t["node_id"] is not None}
+
+    deactivated, detached, leave = [], [], []
+    for training_id, training in current.items():
+        if training_id in wanted:
+            continue
+        frees_node = training["node_id"] in wanted_nodes
+        if training["current_status"] != "inactive" or frees_node:
+            deactivated.append(training_id)
+            if frees_node:
+                detached.append(training_id)
+            leave.append(
+                {
+                    "id": training_id,
+                    "agent_id": agent["id"],
+                    "current_status": "inactive",
+                    "node_id": None if frees_node else training["node_id"],
+                    "now": now,
+                }
+            )
+    # Trainings of the version whose node_id moves let go of it first, so two that swap node_ids
+    # never collide on the (agent_id, node_id) key halfway through.
+    moving = [
+        {"id": training_id, "agent_id": agent["id"]}
+        for training_id, training in wanted.items()
+        if training_id in current
+        and current[training_id]["node_id"] is not None
+        and current[training_id]["node_id"] != training["node_id"]
+    ]
+    back = [
+        {
+            **{name: training.get(name) for name in TRAINING_FIELDS},
+            "id": training_id,
+            "agent_id": agent["id"],
+            "pinned": bool(training.get("pinned")),
+            "created_at": datetime.fromisoformat(training["created_at"]),
+            "now": now,
+        }
+        for training_id, training in wanted.items()
+        if training_id not in current or _differs(current[training_id], training)
+    ]
+    if leave:
+        await repository.set_training_state(uow, leave)
+    if moving:
+        await repository.clear_node_ids(uow, moving)
+    if back:
+        await repository.restore_trainings(uow, back)
+    trainings = await trainings_repository.for_agent(uow, agent["id"])
+    return RestoreResult(
+        restored_version=number,
+        agent=to_agent(row, trainings),
+        recreated_training_ids=[t["id"] for t in back if t["id"] not in current],
+        updated_training_ids=[t["id"] for t in back if t["id"] in current],
+        deactivated_training_ids=deactivated,
+        detached_training_ids=detached,
+    )
+
+
+def _ref(training: dict[str, Any]) -> TrainingRef:
+    return TrainingRef(id=training["id"], node_id=training["node_id"], subject=training["subject"])
+
+
+async def diff(
+    uow: UnitOfWork, cache: CompiledCache, agent: Row, source: str | int, target: str | int
+) -> Diff:
+    a = await resolve(uow, cache, agent, source)
+    b = await resolve(uow, cache, agent, target)
+    old_agent, new_agent = a.compiled.snapshot["agent"], b.compiled.snapshot["agent"]
+    settings = [
+        SettingChange(field=name, from_=old_agent.get(name), to=new_agent.get(name))
+        for name in sorted(set(old_agent) | set(new_agent))
+        if name != "id" and old_agent.get(name) != new_agent.get(name)
+    ]
+    old = {t["id"]: t for t in a.compiled.snapshot["trainings"]}
+    new = {t["id"]: t for t in b.compiled.snapshot["trainings"]}
+    changed = []
+    for training_id, training in new.items():
+        if training_id in old:
+            fields = [f for f in TRAINING_FIELDS if old[training_id].get(f) != training.get(f)]
+            if fields:
+                changed.append(TrainingChange(**_ref(training).model_dump(), fields=fields))
+    trainings = TrainingsDiff(
+        added=[_ref(t) for tid, t in new.items() if tid not in old],
+        removed=[_ref(t) for tid, t in old.items() if tid not in new],
+        changed=changed,
+    )
+    old_tokens, new_tokens = a.compiled.total_tokens, b.compiled.total_tokens
+    return Diff(
+        from_=DiffSide(version=a.version, config_hash=a.compiled.config_hash,
+                       draft_revision=a.draft_revision),
+        to=DiffSide(version=b.version, config_hash=b.compiled.config_hash,
+                    draft_revision=b.draft_revision),
+        has_changes=bool(settings or trainings.added or trainings.removed or changed),
+        settings=settings,
+        trainings=trainings,
+        tokens=TokenDelta(from_=old_tokens, to=new_tokens, delta=new_tokens - old_tokens),
+    )  # fmt: skip

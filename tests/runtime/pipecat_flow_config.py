@@ -1,0 +1,84 @@
+"""pipecat-flows' declarative FlowConfig, mirrored for tests.
+
+pipecat-ai (which ships Flows since 1.5 as `pipecat.flows`; the separate `pipecat-ai-flows` package
+is frozen) pulls numba, llvmlite, onnxruntime, scipy and audio libraries, too heavy a test
+dependency for one schema check. So this is a copy of the shape of `pipecat/flows/config.py` in
+pipecat-ai 1.14.0 (BSD 2-Clause, Daily): the same fields and `extra="forbid"`, minus the function
+and transition machinery Cuecard never emits, plus the `{{ key }}` placeholder rendering of
+`pipecat/flows/manager.py` (`FlowManager._render_node`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str
+    content: str
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    handler: str | None = None
+
+
+class Function(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task_messages: list[Message]
+    role_message: str | None = None
+    functions: list[Function] = Field(default_factory=list)
+    pre_actions: list[Action] = Field(default_factory=list)
+    post_actions: list[Action] = Field(default_factory=list)
+    context_strategy: Literal["append", "reset"] | None = None
+    respond_immediately: bool = True
+
+
+class FlowConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    initial_node: str
+    nodes: dict[str, Node] = Field(min_length=1)
+    global_functions: list[Function] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _initial_node_exists(self) -> FlowConfig:
+        if self.initial_node not in self.nodes:
+            raise ValueError(f"initial_node '{self.initial_node}' is not a defined node")
+        return self
+
+
+_PLACEHOLDER = re.compile(
+    r"(\\?)\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}"
+)
+
+
+class MissingState(Exception):
+    pass
+
+
+def render(text: str, state: dict[str, Any]) -> str:
+    """What FlowManager does to prompt text on entering a node."""
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(1):
+            return match.group(0)[1:]
+        if match.group(2) not in state:
+            raise MissingState(match.group(2))
+        return str(state[match.group(2)])
+
+    return _PLACEHOLDER.sub(substitute, text)
