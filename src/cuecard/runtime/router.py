@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_params
 from cuecard.core.schemas import Envelope
-from cuecard.core.validation import validate
 from cuecard.runtime import service
 from cuecard.runtime.deps import AppSettings, RuntimeCache
 from cuecard.runtime.schemas import (
@@ -22,10 +21,6 @@ from cuecard.runtime.schemas import (
 router = APIRouter(
     prefix="/api/v1/agents/{agent_id}", tags=["runtime"], route_class=UnitOfWorkRoute
 )
-
-
-def _config_query(request: Request) -> RuntimeConfigQuery:
-    return validate(RuntimeConfigQuery, dict(request.query_params))
 
 
 def _etag_matches(if_none_match: str | None, config_hash: str) -> bool:
@@ -56,7 +51,7 @@ async def get_runtime_config(
     uow: Uow,
     caller: Reader,
     agent: ScopedAgent,
-    query: Annotated[RuntimeConfigQuery, Depends(_config_query)],
+    query: Annotated[RuntimeConfigQuery, query_params(RuntimeConfigQuery)],
     cache: RuntimeCache,
 ) -> Response:
     config = await service.runtime_config(uow, cache, agent, query.version, query.format)

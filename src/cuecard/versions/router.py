@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow
+from cuecard.core.routing import UnitOfWorkRoute, Uow, query_params
 from cuecard.core.schemas import Envelope, MessageEnvelope, Page
-from cuecard.core.validation import validate
 from cuecard.runtime.deps import RuntimeCache
 from cuecard.versions import service
 from cuecard.versions.schemas import (
@@ -25,20 +24,12 @@ router = APIRouter(
 )
 
 
-def _list_query(request: Request) -> VersionListQuery:
-    return validate(VersionListQuery, dict(request.query_params))
-
-
-def _diff_query(request: Request) -> DiffQuery:
-    return validate(DiffQuery, dict(request.query_params))
-
-
 @router.get("/versions")
 async def list_versions(
     uow: Uow,
     caller: Reader,
     agent: ScopedAgent,
-    query: Annotated[VersionListQuery, Depends(_list_query)],
+    query: Annotated[VersionListQuery, query_params(VersionListQuery)],
 ) -> Page[VersionSummary]:
     versions, total = await service.list_versions(uow, agent, query)
     return Page.of(versions, page=query.page, per_page=query.per_page, total=total)
@@ -66,7 +57,7 @@ async def diff_versions(
     uow: Uow,
     caller: Reader,
     agent: ScopedAgent,
-    query: Annotated[DiffQuery, Depends(_diff_query)],
+    query: Annotated[DiffQuery, query_params(DiffQuery)],
     cache: RuntimeCache,
 ) -> Envelope[Diff]:
     return Envelope(data=await service.diff(uow, cache, agent, query.from_, query.to))
