@@ -47,7 +47,13 @@ def new_id() -> str:
 
 def format_timestamp(value: datetime) -> str:
     """UTC, ISO 8601, always with microseconds and `Z`: sortable as text, identical on both DBs."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # Runs for every timestamp stored or served; %-formatting is 3x faster than strftime here.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        value.year, value.month, value.day,
+        value.hour, value.minute, value.second, value.microsecond,
+    )  # fmt: skip
 
 
 class UnitOfWork(ABC):
@@ -113,12 +119,21 @@ class Database(ABC):
 # --- SQLite -----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
+def _row_shape(description: tuple[tuple[Any, ...], ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Column names, and which of them are timestamps (`*_at`), once per distinct query shape."""
+    names = tuple(column[0] for column in description)
+    return names, tuple(i for i, name in enumerate(names) if name.endswith("_at"))
+
+
 def _sqlite_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
-    row = {}
-    for (name, *_), value in zip(cursor.description, values, strict=True):
-        if isinstance(value, str) and name.endswith("_at"):
-            value = datetime.fromisoformat(value)
-        row[name] = value
+    # Runs for every row read, so the per-column work is done once per query shape above.
+    names, stamps = _row_shape(cursor.description)
+    row = dict(zip(names, values, strict=True))
+    for i in stamps:
+        value = values[i]
+        if isinstance(value, str):
+            row[names[i]] = datetime.fromisoformat(value)
     return row
 
 
