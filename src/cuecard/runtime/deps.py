@@ -1,5 +1,5 @@
 """Dependencies of the runtime and versions routers: the process's compiled-config cache and the
-settings (for the LLM of test conversations)."""
+settings (for the LLM of test conversations). Both async: a `def` dependency costs a thread hop."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from cuecard.core.config import Settings
 from cuecard.runtime.cache import CompiledCache
 
 
-def _cache(request: Request) -> CompiledCache:
+async def _cache(request: Request) -> CompiledCache:
     cache: CompiledCache = request.app.state.runtime_cache
     return cache
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

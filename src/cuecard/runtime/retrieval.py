@@ -51,14 +51,8 @@ hi hello please thanks thank just
 _ENGLISH_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x3040 <= code <= 0x30FF  # hiragana, katakana
-        or 0x3400 <= code <= 0x9FFF  # CJK ideographs
-        or 0xAC00 <= code <= 0xD7AF  # hangul syllables
-        or 0xF900 <= code <= 0xFAFF
-    )
+# Hiragana, katakana, CJK ideographs, hangul syllables: scripts written without spaces.
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 @lru_cache(maxsize=16)
@@ -74,9 +68,12 @@ def analyzer(language: str) -> Callable[[str], list[str]]:
         return stemmer.stemWord(word) if stemmer is not None else word
 
     def analyze(text: str) -> list[str]:
+        words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+        if not _CJK.search(text):
+            return [term(word) for word in words if word not in stop_words]
         terms: list[str] = []
-        for word in _WORD.findall(unicodedata.normalize("NFKC", text).casefold()):
-            if any(_is_cjk(char) for char in word):
+        for word in words:
+            if _CJK.search(word):
                 terms.extend(word[i : i + 2] for i in range(max(1, len(word) - 1)))
             elif word not in stop_words:
                 terms.append(term(word))
@@ -86,40 +83,42 @@ def analyzer(language: str) -> Callable[[str], list[str]]:
 
 
 class Bm25Index:
-    """An inverted index over trainings: term -> [(doc, term frequency)]."""
+    """An inverted index over trainings: term -> [(doc, BM25 weight of the term in the doc)].
+
+    The weight (idf times the saturated, length-normalised term frequency) is fixed once the
+    index is built, so a query only multiplies by its own term weights and adds.
+    """
 
     def __init__(self, blocks: Sequence[Block], analyze: Callable[[str], list[str]]) -> None:
         self.blocks = list(blocks)
         self.analyze = analyze
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        lengths: list[int] = []
-        for doc, block in enumerate(self.blocks):
+        counted: list[Counter[str]] = []
+        for block in self.blocks:
             counts = Counter(analyze(block.instructions))
             for subject_term in analyze(block.subject):
                 counts[subject_term] += SUBJECT_WEIGHT
-            lengths.append(sum(counts.values()))
-            for word, frequency in counts.items():
-                self.postings.setdefault(word, []).append((doc, frequency))
+            counted.append(counts)
+        lengths = [sum(counts.values()) for counts in counted]
         average = (sum(lengths) / len(lengths)) if lengths else 1.0
-        # The length part of BM25's denominator, fixed per document.
-        self.norms = [K1 * (1 - B + B * length / (average or 1.0)) for length in lengths]
+        frequencies: dict[str, list[tuple[int, int]]] = {}
+        for doc, counts in enumerate(counted):
+            for word, frequency in counts.items():
+                frequencies.setdefault(word, []).append((doc, frequency))
+        norms = [K1 * (1 - B + B * length / (average or 1.0)) for length in lengths]
         total = len(self.blocks)
-        self.idf = {
-            word: math.log(1 + (total - len(docs) + 0.5) / (len(docs) + 0.5))
-            for word, docs in self.postings.items()
-        }
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        for word, docs in frequencies.items():
+            idf = math.log(1 + (total - len(docs) + 0.5) / (len(docs) + 0.5))
+            self.postings[word] = [
+                (doc, idf * tf * (K1 + 1) / (tf + norms[doc])) for doc, tf in docs
+            ]
 
     def scores(self, weights: dict[str, float]) -> dict[int, float]:
         scores: dict[int, float] = {}
+        get = scores.get
         for word, weight in weights.items():
-            docs = self.postings.get(word)
-            if not docs:
-                continue
-            factor = weight * self.idf[word] * (K1 + 1)
-            for doc, frequency in docs:
-                scores[doc] = scores.get(doc, 0.0) + factor * frequency / (
-                    frequency + self.norms[doc]
-                )
+            for doc, value in self.postings.get(word, ()):
+                scores[doc] = get(doc, 0.0) + weight * value
         return scores
 
 

@@ -1,0 +1,167 @@
+"""Load a Cuecard agent into a pipecat bot at call start, the way a bot runner would.
+
+    export CUECARD_URL=http://127.0.0.1:8000 CUECARD_TOKEN=talq_...
+    python examples/pipecat_flows_loader.py AGENT_ID [--version published|draft|N]
+        [--question "Can I get a refund?"] [--node-id NODE] [--cache-dir DIR]
+
+No telephony, STT, TTS or LLM key is needed: it stops where a call would begin and prints what the
+bot would load. A read-only token is enough.
+
+1. `GET /api/v1/agents/{id}/runtime-config?format=pipecat-flows` with `If-None-Match` from a local
+   cache. The ETag is the config's `config_hash`, so every call start after the first costs a
+   304 until the agent is published again (or, for `--version draft`, edited).
+2. The body is a pipecat-flows `FlowConfig` as data: with pipecat installed
+   (`pip install pipecat-ai`, which ships Flows as `pipecat.flows` since 1.5) it is validated by
+   `FlowConfig.model_validate` and joined to handlers with `Flow(config, handlers=...)`, and the
+   bot would go on with:
+
+       flow_manager = FlowManager(worker=task, llm=llm, context_aggregator=context_aggregator,
+                                  global_functions=flow.global_functions)
+       await flow_manager.initialize(flow.initial_node)
+
+   Without pipecat it prints the nodes.
+3. When the config is over the agent's training budget (`X-Cuecard-Budget-Mode: retrieve`), some
+   trainings are not in the prompt: before each LLM turn the bot asks
+   `POST /api/v1/agents/{id}/runtime/retrieve` with the recent messages and adds the documents as
+   a system message (in pipecat, a frame processor placed before the LLM). `--question` shows that
+   call for one caller question.
+
+Your own nodes, functions and transitions stay in your bot: merge them into the loaded config by
+node name (a training's `node_id` is the node it belongs to; the call starts in `start`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    document: dict[str, Any]  # the FlowConfig, as JSON data
+    config_hash: str
+    version: str  # "draft" or the version number
+    budget_mode: str  # "inline" or "retrieve"
+    from_cache: bool  # True when the server answered 304
+
+
+async def load_flow_config(
+    client: httpx.AsyncClient,
+    agent_id: str,
+    version: str = "published",
+    cache_dir: Path | None = None,
+) -> LoadedConfig:
+    """The agent's flow config, revalidated against a file cache keyed by agent and version."""
+    cache = cache_dir / f"{agent_id}-{version}.json" if cache_dir else None
+    cached = json.loads(cache.read_text()) if cache and cache.exists() else None
+    headers = {"If-None-Match": f'"{cached["config_hash"]}"'} if cached else {}
+    response = await client.get(
+        f"/api/v1/agents/{agent_id}/runtime-config",
+        params={"version": version, "format": "pipecat-flows"},
+        headers=headers,
+    )
+    meta = {
+        "version": response.headers.get("X-Cuecard-Version", version),
+        "budget_mode": response.headers.get("X-Cuecard-Budget-Mode", "inline"),
+    }
+    if response.status_code == 304 and cached:
+        return LoadedConfig(cached["document"], cached["config_hash"], **meta, from_cache=True)
+    if response.status_code != 200:
+        raise SystemExit(f"runtime-config answered {response.status_code}: {response.text}")
+    config_hash = response.headers["ETag"].strip('"')
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"config_hash": config_hash, "document": response.json()}))
+    return LoadedConfig(response.json(), config_hash, **meta, from_cache=False)
+
+
+async def trainings_for_turn(
+    client: httpx.AsyncClient,
+    agent_id: str,
+    version: str,
+    messages: list[dict[str, str]],
+    node_id: str | None = None,
+) -> str | None:
+    """The system message a retrieve-mode bot adds before its next LLM turn (None: nothing)."""
+    body: dict[str, Any] = {"version": version, "messages": messages}
+    if node_id:
+        body["node_id"] = node_id
+    response = await client.post(f"/api/v1/agents/{agent_id}/runtime/retrieve", json=body)
+    response.raise_for_status()
+    documents = response.json()["documents"]
+    if not documents:
+        return None
+    blocks = [f"### {d['subject']}\n{d['content']}" for d in documents]
+    return "\n\n".join(["Trainings for this turn:", *blocks])
+
+
+def describe(loaded: LoadedConfig) -> str:
+    """What pipecat makes of the config, or the raw nodes when pipecat is not installed."""
+    lines = [
+        f"config_hash {loaded.config_hash} (version {loaded.version}, "
+        f"{'304, from cache' if loaded.from_cache else 'downloaded'}), "
+        f"trainings {loaded.budget_mode}",
+    ]
+    try:
+        from pipecat.flows import Flow, FlowConfig  # type: ignore[import-not-found]
+    except ImportError:
+        lines.append("pipecat is not installed: showing the raw FlowConfig nodes")
+        nodes = loaded.document["nodes"]
+    else:
+        flow = Flow(FlowConfig.model_validate(loaded.document), handlers={})
+        start = loaded.document["initial_node"]
+        lines.append(f"pipecat FlowConfig OK; a FlowManager would start in {start!r}")
+        nodes = {name: flow.node(name) for name in loaded.document["nodes"]}
+    # Prompt text is shown as pipecat holds it: `\{{ x }}` is a literal `{{ x }}` to FlowManager.
+    for name, node in nodes.items():
+        lines.append(f"node {name}:")
+        if node.get("role_message"):
+            lines.append("  role_message: " + node["role_message"].replace("\n", "\n    "))
+        for message in node["task_messages"]:
+            lines.append(
+                f"  task ({message['role']}): " + message["content"].replace("\n", "\n    ")
+            )
+        for action in node.get("pre_actions") or []:
+            lines.append(f"  pre_action {action['type']}: {action.get('text', '')}")
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("agent_id")
+    parser.add_argument("--version", default="published", help="published (default), draft or N")
+    parser.add_argument("--question", help="a caller question, to show per-turn retrieval")
+    parser.add_argument("--node-id", help="the node the call is in, for --question")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "cuecard-flow-cache"
+    )
+    args = parser.parse_args()
+    url, token = (
+        os.environ.get("CUECARD_URL", "http://127.0.0.1:8000"),
+        os.environ.get("CUECARD_TOKEN"),
+    )
+    if not token:
+        raise SystemExit("set CUECARD_TOKEN (a read-only token is enough)")
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
+        loaded = await load_flow_config(client, args.agent_id, args.version, args.cache_dir)
+        print(describe(loaded))
+        if args.question:
+            messages = [{"role": "user", "content": args.question}]
+            extra = await trainings_for_turn(
+                client, args.agent_id, loaded.version, messages, args.node_id
+            )
+            print("\nper-turn retrieval for the question:")
+            print(extra or "(nothing to add: the trainings are inline, or none matches)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
