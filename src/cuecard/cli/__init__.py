@@ -3,12 +3,15 @@
 Two kinds of commands, shown apart in `cuecard --help`:
 - server administration (init, serve, environments, tokens) works on the local database named by
   CUECARD_DATABASE_URL and calls the same service functions as the API;
-- client commands talk to a running server over HTTP (see `cuecard.cli.remote`, when present).
+- client commands talk to a running server over HTTP (see `cuecard.cli.remote`).
 """
 
 from __future__ import annotations
 
+from cuecard.cli import remote
 from cuecard.cli.admin import app
+
+remote.register(app)
 
 
 def main() -> None:
