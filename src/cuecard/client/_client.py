@@ -35,7 +35,7 @@ from cuecard.client._models import (
     AgentVersion,
     Page,
     PublishState,
-    RetrievedDocument,
+    Retrieval,
     Training,
     TrainingStatus,
 )
@@ -350,7 +350,7 @@ class Versions:
     def list_page(self, agent_id: str, *, page: int = 1, per_page: int = 20) -> Page[AgentVersion]:
         return self._send(ep.list_versions(agent_id, page, per_page))
 
-    def get(self, agent_id: str, version: int) -> AgentVersion:
+    def get(self, agent_id: str, version: int | Literal["published"]) -> AgentVersion:
         return self._send(ep.get_version(agent_id, version))
 
     def restore(self, agent_id: str, version: int) -> dict[str, Any]:
@@ -383,7 +383,7 @@ class Runtime:
         node_id: str | None = None,
         top_k: int | None = None,
         budget_tokens: int | None = None,
-    ) -> list[RetrievedDocument]:
+    ) -> Retrieval:
         request = _retrieve_request(messages, version, node_id, top_k, budget_tokens)
         return self._send(ep.retrieve(agent_id, request))
 
@@ -508,7 +508,7 @@ class AsyncVersions:
     ) -> Page[AgentVersion]:
         return await self._send(ep.list_versions(agent_id, page, per_page))
 
-    async def get(self, agent_id: str, version: int) -> AgentVersion:
+    async def get(self, agent_id: str, version: int | Literal["published"]) -> AgentVersion:
         return await self._send(ep.get_version(agent_id, version))
 
     async def restore(self, agent_id: str, version: int) -> dict[str, Any]:
@@ -538,7 +538,7 @@ class AsyncRuntime:
         node_id: str | None = None,
         top_k: int | None = None,
         budget_tokens: int | None = None,
-    ) -> list[RetrievedDocument]:
+    ) -> Retrieval:
         request = _retrieve_request(messages, version, node_id, top_k, budget_tokens)
         return await self._send(ep.retrieve(agent_id, request))
 

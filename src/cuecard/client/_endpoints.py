@@ -16,14 +16,13 @@ from cuecard.client._models import (
     AgentVersion,
     Page,
     PublishState,
-    RetrievedDocument,
+    Retrieval,
     Training,
 )
 
 API = "/api/v1"
 
 _trainings = TypeAdapter(list[Training])
-_documents = TypeAdapter(list[RetrievedDocument])
 
 
 def _seg(value: str | int) -> str:
@@ -176,7 +175,7 @@ def list_versions(agent_id: str, page: int, per_page: int) -> Call[Page[AgentVer
     )
 
 
-def get_version(agent_id: str, version: int) -> Call[AgentVersion]:
+def get_version(agent_id: str, version: int | str) -> Call[AgentVersion]:
     return Call(
         "GET",
         f"{_agent(agent_id)}/versions/{_seg(version)}",
@@ -209,11 +208,11 @@ def runtime_config(agent_id: str, version: str | int, format: str) -> Call[dict[
     )
 
 
-def retrieve(agent_id: str, request: dict[str, Any]) -> Call[list[RetrievedDocument]]:
+def retrieve(agent_id: str, request: dict[str, Any]) -> Call[Retrieval]:
     return Call(
         "POST",
         f"{_agent(agent_id)}/runtime/retrieve",
-        lambda body: _documents.validate_python(_unwrap(body)["documents"]),
+        lambda body: Retrieval.model_validate(_unwrap(body)),
         json=_drop_none(request),
     )
 

@@ -21,6 +21,7 @@ __all__ = [
     "Page",
     "PageMeta",
     "PublishState",
+    "Retrieval",
     "RetrievedDocument",
     "Training",
     "TrainingStatus",
@@ -113,11 +114,14 @@ class Page(_Model, Generic[T]):
 
 
 class AgentVersion(_Model):
-    """A published, immutable snapshot of an agent (Cuecard)."""
+    """A published, immutable snapshot of an agent (Cuecard). `snapshot` (the settings and
+    every training) comes with `versions.get`, not in lists."""
 
     version: int
     published_at: datetime
     config_hash: str
+    published_by: dict[str, Any] | None = None
+    is_latest: bool | None = None
     snapshot: dict[str, Any] | None = None
 
 
@@ -128,6 +132,17 @@ class RetrievedDocument(_Model):
     subject: str
     content: str
     score: float
+
+
+class Retrieval(_Model):
+    """What per-turn retrieval chose (Cuecard): the documents, and what they were chosen from."""
+
+    documents: list[RetrievedDocument]
+    version: str | int | None = None
+    config_hash: str | None = None
+    mode: str | None = None
+    budget_tokens: int | None = None
+    used_tokens: int | None = None
 
 
 class AgentSettings(TypedDict, total=False):
