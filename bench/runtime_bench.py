@@ -51,13 +51,24 @@ _TOPICS = (
     "cancellation", "exchange", "discount", "appointment", "billing", "account", "order",
     "voucher", "store", "repair", "battery", "charger", "installation", "membership", "tracking",
 )  # fmt: skip
-_WORDS = (
-    "customer", "caller", "days", "within", "card", "email", "confirm", "verify", "number",
-    "address", "label", "policy", "manager", "transfer", "queue", "free", "charge", "fee", "late",
-    "damaged", "missing", "replacement", "receipt", "online", "phone", "weekend", "holiday",
-    "express", "standard", "international", "customs", "duty", "points", "balance", "limit",
-    "schedule", "technician", "visit", "warranty", "model", "serial", "screen", "update", "reset",
-)  # fmt: skip
+_SYLLABLES = ("ka", "lo", "mi", "ren", "tu", "sa", "vo", "pel", "dri", "an", "gos", "ti", "mur")
+
+
+def _vocabulary(size: int = 3000) -> list[str]:
+    """Made-up words; drawn with Zipf weights below, like the words of real text."""
+    rng = random.Random(0)
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+VOCABULARY = _vocabulary()
+ZIPF = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
+
+
+def words(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choices(VOCABULARY, weights=ZIPF, k=n))
 
 
 def corpus(size: int, seed: int) -> list[tuple[str, str]]:
@@ -65,24 +76,16 @@ def corpus(size: int, seed: int) -> list[tuple[str, str]]:
     out = []
     for n in range(size):
         topic = rng.choice(_TOPICS)
-        words = [rng.choice(_WORDS) for _ in range(rng.randint(25, 60))]
-        out.append(
-            (
-                f"{topic.capitalize()} rule {n:04d}",
-                f"When asked about {topic}, " + " ".join(words) + ".",
-            )
-        )
+        text = f"When asked about {topic}, {words(rng, rng.randint(30, 80))}."
+        out.append((f"{topic.capitalize()} {words(rng, 2)} {n:04d}", text))
     return out
 
 
 def conversation(rng: random.Random) -> list[dict[str, str]]:
+    question = f"A question about my {rng.choice(_TOPICS)}: {words(rng, rng.randint(6, 14))}?"
     return [
         {"role": "assistant", "content": "Hello, how can I help you today?"},
-        {
-            "role": "user",
-            "content": f"I have a question about my {rng.choice(_TOPICS)}, the "
-            f"{rng.choice(_WORDS)} and the {rng.choice(_WORDS)}.",
-        },
+        {"role": "user", "content": question},
     ]
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -83,10 +84,11 @@ def analyzer(language: str) -> Callable[[str], list[str]]:
 
 
 class Bm25Index:
-    """An inverted index over trainings: term -> [(doc, BM25 weight of the term in the doc)].
+    """An inverted index over trainings: term -> (docs, BM25 weight of the term in each doc).
 
     The weight (idf times the saturated, length-normalised term frequency) is fixed once the
-    index is built, so a query only multiplies by its own term weights and adds.
+    index is built, so a query only multiplies by its own term weights and adds. Postings are
+    compact arrays: 12 bytes each rather than a tuple's ~90.
     """
 
     def __init__(self, blocks: Sequence[Block], analyze: Callable[[str], list[str]]) -> None:
@@ -100,24 +102,28 @@ class Bm25Index:
             counted.append(counts)
         lengths = [sum(counts.values()) for counts in counted]
         average = (sum(lengths) / len(lengths)) if lengths else 1.0
+        norms = [K1 * (1 - B + B * length / (average or 1.0)) for length in lengths]
         frequencies: dict[str, list[tuple[int, int]]] = {}
         for doc, counts in enumerate(counted):
             for word, frequency in counts.items():
                 frequencies.setdefault(word, []).append((doc, frequency))
-        norms = [K1 * (1 - B + B * length / (average or 1.0)) for length in lengths]
         total = len(self.blocks)
-        self.postings: dict[str, list[tuple[int, float]]] = {}
+        self.postings: dict[str, tuple[array[int], array[float]]] = {}
         for word, docs in frequencies.items():
             idf = math.log(1 + (total - len(docs) + 0.5) / (len(docs) + 0.5))
-            self.postings[word] = [
-                (doc, idf * tf * (K1 + 1) / (tf + norms[doc])) for doc, tf in docs
-            ]
+            self.postings[word] = (
+                array("i", (doc for doc, _ in docs)),
+                array("d", (idf * tf * (K1 + 1) / (tf + norms[doc]) for doc, tf in docs)),
+            )
 
     def scores(self, weights: dict[str, float]) -> dict[int, float]:
         scores: dict[int, float] = {}
         get = scores.get
         for word, weight in weights.items():
-            for doc, value in self.postings.get(word, ()):
+            posting = self.postings.get(word)
+            if posting is None:
+                continue
+            for doc, value in zip(*posting, strict=True):
                 scores[doc] = get(doc, 0.0) + weight * value
         return scores
 
