@@ -136,14 +136,14 @@ class TestParseTraining:
 
     def test_front_matter_problems_name_the_key_line(self) -> None:
         found = problems(
-            "---\nsubjet: typo\ncurrent_status: enabled\nposition: high\npinned: maybe\n"
+            "---\nsubjet: typo\ncurrent_status: on\nposition: high\npinned: maybe\n"
             "node_id: 12\n---\n# T\nx\n"
         )
 
         assert found == [
             "t.md:2: unknown front matter key `subjet`; expected one of: "
             "node_id, subject, current_status, position, pinned",
-            "t.md:3: current_status must be active or inactive, not 'enabled'",
+            "t.md:3: current_status must be active or inactive, not 'on'",
             "t.md:4: position must be a whole number, not 'high'",
             "t.md:5: pinned must be true or false, not 'maybe'",
             "t.md:6: node_id must be text; put it in quotes",

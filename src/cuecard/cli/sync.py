@@ -133,10 +133,11 @@ def parse_training(raw: bytes, path: str) -> TrainingFile:
         raise InvalidFiles([Problem(path, line, "contains a NUL byte; is it a text file?")])
     lines = text.split("\n")
 
-    meta, key_lines, body_start = _front_matter(lines, problem)
+    meta, keys, body_start = _front_matter(lines, problem)
     if problems:  # without readable front matter nothing below can be judged
         raise InvalidFiles(problems)
-    values = _check_meta(meta, key_lines, problem)
+    values = _check_meta(meta, keys, problem)
+    key_lines = {key: line for key, (line, _) in keys.items()}
 
     body = lines[body_start:]
     subject = values.get("subject")
@@ -183,8 +184,9 @@ def parse_training(raw: bytes, path: str) -> TrainingFile:
 
 def _front_matter(
     lines: list[str], problem: Callable[[int, str], None]
-) -> tuple[dict[Any, Any], dict[str, int], int]:
-    """The front matter mapping, the file line of each key, and where the body starts."""
+) -> tuple[dict[Any, Any], dict[str, tuple[int, str]], int]:
+    """The front matter mapping, each key's file line and value as written, and where the body
+    starts."""
     if not lines or lines[0].rstrip() != "---":
         return {}, {}, 0
     end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
@@ -206,22 +208,24 @@ def _front_matter(
     if not isinstance(node, yaml.MappingNode) or not isinstance(meta, dict):
         problem(2, "front matter must be `key: value` lines")
         return {}, {}, end + 1
-    key_lines: dict[str, int] = {}
-    for key_node, _ in node.value:
+    keys: dict[str, tuple[int, str]] = {}
+    for key_node, value_node in node.value:
         key = str(key_node.value)
         line = key_node.start_mark.line + 2
-        if key in key_lines:
-            problem(line, f"front matter sets `{key}` twice (first on line {key_lines[key]})")
-        key_lines.setdefault(key, line)
-    return meta, key_lines, end + 1
+        if key in keys:
+            problem(line, f"front matter sets `{key}` twice (first on line {keys[key][0]})")
+        # As written: YAML reads `on` or `yes` as true, and the message should show `on`.
+        written = value_node.value if isinstance(value_node, yaml.ScalarNode) else "a list"
+        keys.setdefault(key, (line, str(written)))
+    return meta, keys, end + 1
 
 
 def _check_meta(
-    meta: dict[Any, Any], key_lines: dict[str, int], problem: Callable[[int, str], None]
+    meta: dict[Any, Any], keys: dict[str, tuple[int, str]], problem: Callable[[int, str], None]
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in meta.items():
-        line = key_lines.get(str(key), 1)
+        line, written = keys.get(str(key), (1, str(value)))
         if key not in KEYS:
             problem(line, f"unknown front matter key `{key}`; expected one of: {', '.join(KEYS)}")
         elif key in ("node_id", "subject"):
@@ -237,19 +241,19 @@ def _check_meta(
                 values[key] = value
         elif key == "current_status":
             if value not in STATUSES:
-                problem(line, f"current_status must be active or inactive, not {value!r}")
+                problem(line, f"current_status must be active or inactive, not {written!r}")
             else:
                 values[key] = value
         elif key == "position":
             if isinstance(value, bool) or not isinstance(value, int):
-                problem(line, f"position must be a whole number, not {value!r}")
+                problem(line, f"position must be a whole number, not {written!r}")
             elif abs(value) > MAX_POSITION:
                 problem(line, f"position must be between -{MAX_POSITION} and {MAX_POSITION}")
             else:
                 values[key] = value
         elif key == "pinned":
             if not isinstance(value, bool):
-                problem(line, f"pinned must be true or false, not {value!r}")
+                problem(line, f"pinned must be true or false, not {written!r}")
             else:
                 values[key] = value
     return values
