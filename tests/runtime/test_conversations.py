@@ -272,6 +272,21 @@ class TestUnreachable:
         assert response.json()["message"] == "The LLM could not be reached (ConnectError)."
 
 
+class TestMisconfiguredUrl:
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return llm_settings(database_url, "localhost:11434/v1")
+
+    async def test_a_base_url_without_a_scheme_is_a_clear_502(
+        self, client: httpx.AsyncClient, headers: Headers, agent: dict[str, Any]
+    ) -> None:
+        response = await converse(client, headers, agent["id"])
+        assert response.status_code == 502
+        assert response.json()["message"] == (
+            "The LLM base URL 'localhost:11434/v1' is not an http:// or https:// URL."
+        )
+
+
 class TestWithoutAnLlm:
     @pytest.fixture
     def settings(self, database_url: str) -> Settings:

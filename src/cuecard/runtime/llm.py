@@ -116,6 +116,10 @@ async def chat_completion(
             response = await client.post(_endpoint(base_url), json=payload, headers=headers)
     except (TimeoutError, httpx.TimeoutException):
         raise LlmTimeout(f"The LLM did not answer within {timeout_seconds:g} seconds.") from None
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+        raise LlmUnreachable(
+            f"The LLM base URL {base_url!r} is not an http:// or https:// URL."
+        ) from None
     except httpx.HTTPError as exc:
         raise LlmUnreachable(f"The LLM could not be reached ({type(exc).__name__}).") from None
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
