@@ -116,15 +116,15 @@ class Bm25Index:
                 array("d", (idf * tf * (K1 + 1) / (tf + norms[doc]) for doc, tf in docs)),
             )
 
-    def scores(self, weights: dict[str, float]) -> dict[int, float]:
-        scores: dict[int, float] = {}
-        get = scores.get
+    def scores(self, weights: dict[str, float]) -> list[float]:
+        """The score of every document, by position in `blocks`."""
+        scores = [0.0] * len(self.blocks)
         for word, weight in weights.items():
             posting = self.postings.get(word)
             if posting is None:
                 continue
             for doc, value in zip(*posting, strict=True):
-                scores[doc] = get(doc, 0.0) + weight * value
+                scores[doc] += weight * value
         return scores
 
 
@@ -192,15 +192,20 @@ def retrieve(
     budget = default_budget(compiled, node_id) if budget_tokens is None else budget_tokens
     index = index_for(compiled)
     scores = index.scores(query_weights(messages, index.analyze))
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], index.blocks[item[0]].order))
+    # Blocks are in training order, and a stable sort keeps that order among equal scores.
+    ranked = sorted(
+        (doc for doc, score in enumerate(scores) if score > 0),
+        key=scores.__getitem__,
+        reverse=True,
+    )
     chosen: list[Document] = []
     used = 0
-    for doc, score in ranked:
+    for doc in ranked:
         if len(chosen) == top_k:
             break
         block = index.blocks[doc]
-        if score <= 0 or used + block.tokens > budget:
+        if used + block.tokens > budget:
             continue
-        chosen.append(Document(block, round(score, 4)))
+        chosen.append(Document(block, round(scores[doc], 4)))
         used += block.tokens
     return Retrieval(chosen, budget, used)
