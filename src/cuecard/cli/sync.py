@@ -158,7 +158,7 @@ def parse_training(raw: bytes, path: str) -> TrainingFile:
         problem(body_start + 1, "has no instructions: write them below the subject")
 
     node_id = values.get("node_id") or node_id_for(PurePosixPath(path))
-    if "node_id" not in values:
+    if "node_id" not in key_lines:  # else it was given, and reported if invalid
         if not node_id:
             problem(1, "its file name gives an empty node_id; set `node_id:` in front matter")
         elif len(node_id) > MAX_NODE_ID:
