@@ -94,6 +94,7 @@ class Bm25Index:
     def __init__(self, blocks: Sequence[Block], analyze: Callable[[str], list[str]]) -> None:
         self.blocks = list(blocks)
         self.analyze = analyze
+        self.smallest = min((block.tokens for block in self.blocks), default=0)
         counted: list[Counter[str]] = []
         for block in self.blocks:
             counts = Counter(analyze(block.instructions))
@@ -194,18 +195,20 @@ def retrieve(
     scores = index.scores(query_weights(messages, index.analyze))
     # Blocks are in training order, and a stable sort keeps that order among equal scores.
     ranked = sorted(
-        (doc for doc, score in enumerate(scores) if score > 0),
+        [doc for doc, score in enumerate(scores) if score > 0],
         key=scores.__getitem__,
         reverse=True,
     )
     chosen: list[Document] = []
     used = 0
     for doc in ranked:
-        if len(chosen) == top_k:
-            break
         block = index.blocks[doc]
         if used + block.tokens > budget:
+            if budget - used < index.smallest:
+                break  # nothing else can fit
             continue
         chosen.append(Document(block, round(scores[doc], 4)))
         used += block.tokens
+        if len(chosen) == top_k:
+            break
     return Retrieval(chosen, budget, used)
