@@ -31,7 +31,10 @@ UPSERT = (
     "ON CONFLICT (agent_id, node_id) DO UPDATE SET instructions = excluded.instructions, "
     "updated_at = excluded.updated_at RETURNING *"
 )
-DRAFT = "UPDATE agents SET status = 'draft', revision = revision + 1, updated_at = :now WHERE id = :agent"
+DRAFT = (
+    "UPDATE agents SET status = 'draft', revision = revision + 1, updated_at = :now "
+    "WHERE id = :agent"
+)
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -60,8 +63,8 @@ async def run(variant: str, conn: sqlite3.Connection, seconds: float) -> float:
     done = 0
     deadline = time.perf_counter() + seconds
 
-    async def hop(fn: Callable[[], object]) -> object:
-        return await loop.run_in_executor(pool, fn)
+    async def hop(fn: Callable[..., object], *args: object) -> object:
+        return await loop.run_in_executor(pool, fn, *args)
 
     async def worker() -> None:
         nonlocal done
@@ -71,12 +74,13 @@ async def run(variant: str, conn: sqlite3.Connection, seconds: float) -> float:
                 if variant == "inline":
                     transaction(conn, p)
                 elif variant == "hop per transaction":
-                    await hop(lambda: transaction(conn, p))
+                    await hop(transaction, conn, p)
                 else:
-                    await hop(lambda: conn.execute("BEGIN IMMEDIATE"))
-                    await hop(lambda: conn.execute(UPSERT, p).fetchall())
-                    await hop(lambda: conn.execute(DRAFT, p))
-                    await hop(lambda: conn.execute("COMMIT"))
+                    await hop(conn.execute, "BEGIN IMMEDIATE")
+                    cursor = await hop(conn.execute, UPSERT, p)
+                    await hop(cursor.fetchall)  # type: ignore[attr-defined]
+                    await hop(conn.execute, DRAFT, p)
+                    await hop(conn.execute, "COMMIT")
             done += 1
 
     start = time.perf_counter()
