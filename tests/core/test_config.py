@@ -16,6 +16,16 @@ class TestSettingsFromEnv:
         assert settings.max_body_bytes == 2 * 1024 * 1024
         assert settings.max_instructions_chars == 100_000
 
+    def test_llm_settings_are_read(self) -> None:
+        settings = Settings.from_env(
+            {"CUECARD_LLM_BASE_URL": "http://127.0.0.1:9/v1", "CUECARD_LLM_MODEL": "m",
+             "CUECARD_LLM_API_KEY": "k", "CUECARD_LLM_TIMEOUT_SECONDS": "2.5"}
+        )  # fmt: skip
+
+        assert settings.llm_base_url == "http://127.0.0.1:9/v1"
+        assert (settings.llm_model, settings.llm_api_key) == ("m", "k")
+        assert settings.llm_timeout_seconds == 2.5
+
     def test_production_refuses_a_missing_secret_key(self) -> None:
         with pytest.raises(ConfigError, match="CUECARD_SECRET_KEY"):
             Settings.from_env({"CUECARD_ENV": "production"})
@@ -28,6 +38,8 @@ class TestSettingsFromEnv:
             ("CUECARD_MAX_INSTRUCTIONS_CHARS", "0"),
             ("CUECARD_ENV", "staging"),
             ("CUECARD_SECRET_KEY", "short"),
+            ("CUECARD_LLM_TIMEOUT_SECONDS", "soon"),
+            ("CUECARD_LLM_TIMEOUT_SECONDS", "0"),
         ],
     )
     def test_malformed_values_are_refused_with_their_name(self, name: str, value: str) -> None:

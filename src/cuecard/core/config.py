@@ -43,6 +43,7 @@ class Settings:
             llm_base_url=env.get("CUECARD_LLM_BASE_URL") or None,
             llm_api_key=env.get("CUECARD_LLM_API_KEY") or None,
             llm_model=env.get("CUECARD_LLM_MODEL") or None,
+            llm_timeout_seconds=_float(env, "CUECARD_LLM_TIMEOUT_SECONDS", 30.0),
         ).validated()
 
     @property
@@ -72,6 +73,8 @@ class Settings:
             raise ConfigError("CUECARD_TOKEN_PREFIX must be a non-empty ASCII string")
         if self.production and not self.secret_key:
             raise ConfigError("CUECARD_SECRET_KEY must be set when CUECARD_ENV=production")
+        if self.llm_timeout_seconds <= 0:
+            raise ConfigError("CUECARD_LLM_TIMEOUT_SECONDS must be a positive number")
         if self.secret_key is not None and len(self.secret_key) < 16:
             raise ConfigError("CUECARD_SECRET_KEY must be at least 16 characters")
         return self
@@ -109,3 +112,13 @@ def _int(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
