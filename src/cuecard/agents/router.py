@@ -8,7 +8,7 @@ from cuecard.agents import service
 from cuecard.agents.deps import ScopedAgent
 from cuecard.agents.schemas import Agent, AgentCreate, AgentListQuery, AgentUpdate, PublishState
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_params
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope, Page
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"], route_class=UnitOfWorkRoute)
@@ -22,7 +22,7 @@ async def create_agent(
     return MessageEnvelope(message="Agent created successfully", data=agent)
 
 
-@router.get("")
+@router.get("", openapi_extra=query_doc(AgentListQuery))
 async def list_agents(
     uow: Uow, caller: Reader, query: Annotated[AgentListQuery, query_params(AgentListQuery)]
 ) -> Page[Agent]:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_params
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
 from cuecard.core.schemas import Envelope
 from cuecard.runtime import service
 from cuecard.runtime.deps import AppSettings, RuntimeCache
@@ -45,7 +45,12 @@ _CONFIG_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/runtime-config", responses=_CONFIG_RESPONSES, response_class=Response)
+@router.get(
+    "/runtime-config",
+    responses=_CONFIG_RESPONSES,
+    response_class=Response,
+    openapi_extra=query_doc(RuntimeConfigQuery),
+)
 async def get_runtime_config(
     request: Request,
     uow: Uow,

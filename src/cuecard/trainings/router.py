@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, require_write
 from cuecard.auth.service import Caller
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_params
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope
 from cuecard.trainings import service
 from cuecard.trainings.schemas import Training, TrainingCreate, TrainingListQuery
@@ -24,7 +24,7 @@ TrainingDeleter = Annotated[
 ]
 
 
-@router.get("")
+@router.get("", openapi_extra=query_doc(TrainingListQuery))
 async def list_trainings(
     uow: Uow,
     caller: Reader,

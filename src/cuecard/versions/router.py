@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow, query_params
+from cuecard.core.routing import UnitOfWorkRoute, Uow, query_doc, query_params
 from cuecard.core.schemas import Envelope, MessageEnvelope, Page
 from cuecard.runtime.deps import RuntimeCache
 from cuecard.versions import service
@@ -24,7 +24,7 @@ router = APIRouter(
 )
 
 
-@router.get("/versions")
+@router.get("/versions", openapi_extra=query_doc(VersionListQuery))
 async def list_versions(
     uow: Uow,
     caller: Reader,
@@ -52,7 +52,7 @@ async def restore_version(
     )
 
 
-@router.get("/diff")
+@router.get("/diff", openapi_extra=query_doc(DiffQuery))
 async def diff_versions(
     uow: Uow,
     caller: Reader,
