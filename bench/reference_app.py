@@ -1,0 +1,72 @@
+"""The reference every ratio is taken against: raw Starlette, no framework layers, no database.
+
+`GET /hello` returns a fixed ~300-byte JSON object built per request (an agent-shaped record);
+`POST /echo` parses a training-sized JSON body, checks its three fields by hand and echoes it back.
+Served by uvicorn with the same loop, HTTP parser and worker count as Cuecard, so the ratio
+measures what Cuecard adds on top of the ASGI server and HTTP handling: routing, auth, validation,
+the database and serialisation.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+_HELLO: dict[str, Any] = {
+    "id": "5f0e7d2c-9a41-4c3e-8b7a-2d6f1e9c3a10",
+    "name": "front-desk",
+    "label": "Front desk",
+    "language": "en-US",
+    "current_status": "published",
+    "is_sandbox": False,
+    "conversation_speed": 1.0,
+    "created_at": "2026-11-28T10:00:00.000000Z",
+    "updated_at": "2026-11-28T10:00:00.000000Z",
+    "tags": ["billing", "support", "returns"],
+}
+
+
+async def hello(request: Request) -> Response:
+    return JSONResponse({"success": True, "data": dict(_HELLO)})
+
+
+async def echo(request: Request) -> Response:
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return JSONResponse({"success": False, "message": "invalid JSON"}, 422)
+    if not isinstance(body, dict):
+        return JSONResponse({"success": False, "message": "expected an object"}, 422)
+    node_id, subject, instructions = (
+        body.get("node_id"),
+        body.get("subject"),
+        body.get("instructions"),
+    )
+    if (
+        not isinstance(subject, str)
+        or not 0 < len(subject) <= 255
+        or not isinstance(instructions, str)
+        or not instructions
+        or not (node_id is None or (isinstance(node_id, str) and len(node_id) <= 255))
+    ):
+        return JSONResponse({"success": False, "message": "invalid training"}, 422)
+    data = {"node_id": node_id, "subject": subject, "instructions": instructions}
+    return JSONResponse({"success": True, "message": "ok", "data": data})
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+app = Starlette(
+    routes=[
+        Route("/hello", hello),
+        Route("/echo", echo, methods=["POST"]),
+        Route("/health", health),
+    ]
+)
