@@ -119,24 +119,14 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve the API (run `cuecard init` first)."""
-    import uvicorn
+    from cuecard.core.serving import serve as run_server
 
     settings = _settings()
     try:
-        settings.resolved_secret_key()  # create the development key once, before workers fork
+        settings.resolved_secret_key()  # create the development key once, before workers start
     except ConfigError as exc:
         raise fail(str(exc)) from None
-    uvicorn.run(
-        "cuecard.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=access_log,
-        log_level="info",
-    )
+    raise typer.Exit(run_server(host, port, workers, access_log))
 
 
 @environments.command("create")
