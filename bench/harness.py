@@ -233,7 +233,10 @@ class Row:
     workers: int
     conns: int
     runs: list[Run] = field(default_factory=list)
-    warmup_errors: int = 0
+    # Errors outside the kept runs (warm-ups, attempts discarded for a busy machine) still count.
+    extra_socket_errors: int = 0
+    extra_non_2xx: int = 0
+    attempts: int = 0
     note: str = ""
 
     @property
@@ -262,11 +265,16 @@ class Row:
 
     @property
     def socket_errors(self) -> int:
-        return sum(r.socket_errors for r in self.runs)
+        return sum(r.socket_errors for r in self.runs) + self.extra_socket_errors
 
     @property
     def non_2xx(self) -> int:
-        return sum(r.non_2xx for r in self.runs)
+        return sum(r.non_2xx for r in self.runs) + self.extra_non_2xx
+
+    def discard(self, runs: Iterable[Run]) -> None:
+        for run in runs:
+            self.extra_socket_errors += run.socket_errors
+            self.extra_non_2xx += run.non_2xx
 
     @property
     def failed(self) -> bool:

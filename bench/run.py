@@ -38,6 +38,8 @@ CONNS = (16, 64)
 README = BENCH / "README.md"
 RESULTS = BENCH / "results"
 MARK_START, MARK_END = "<!-- latest-run:start -->", "<!-- latest-run:end -->"
+QUIET = 0.10  # a row is "alone" if other processes used at most this share of the machine
+ATTEMPTS = 3
 
 CONFIG_ROUTE = "/api/v1/agents/{agent_id}/runtime-config"
 RETRIEVE_ROUTE = "/api/v1/agents/{agent_id}/runtime/retrieve"
@@ -133,10 +135,20 @@ class Bench:
             flush=True,
         )
         try:
-            warm = harness.wrk(url, script, args, row.conns, self.o.warmup, server)
-            row.warmup_errors = warm.socket_errors + warm.non_2xx
-            for _ in range(self.o.runs):
-                row.runs.append(harness.wrk(url, script, args, row.conns, self.o.duration, server))
+            # A row measured while other processes used the machine is measured again (up to
+            # ATTEMPTS times) and the quietest attempt kept; errors of every attempt count.
+            for attempt in range(1, ATTEMPTS + 1):
+                row.attempts = attempt
+                row.discard([harness.wrk(url, script, args, row.conns, self.o.warmup, server)])
+                runs = [
+                    harness.wrk(url, script, args, row.conns, self.o.duration, server)
+                    for _ in range(self.o.runs)
+                ]
+                if not row.runs or _busiest(runs) < _busiest(row.runs):
+                    runs, row.runs = row.runs, runs
+                row.discard(runs)
+                if _busiest(row.runs) <= QUIET:
+                    break
         except RuntimeError as exc:
             row.note = str(exc)
         self.rows.append(row)
@@ -145,6 +157,7 @@ class Bench:
         print(
             f" {row.rps:>8,.0f} req/s  p50 {row.p50_ms:6.2f} ms  p99 {row.p99_ms:6.2f} ms  "
             f"{row.cpu_us_per_request:5.0f} us CPU/req  other {row.other_share:4.0%}  "
+            f"{'(' + str(row.attempts) + ' attempts) ' if row.attempts > 1 else ''}"
             f"runs {', '.join(f'{r.rps:,.0f}' for r in row.runs)} {status}",
             flush=True,
         )
@@ -319,7 +332,7 @@ class Bench:
                     row.db, row.dataset, row.workload, str(row.workers), str(row.conns),
                     f"{row.rps:,.0f}", " ".join(f"{r.rps:,.0f}" for r in row.runs) or "-",
                     f"{row.p50_ms:.2f}", f"{row.p99_ms:.2f}",
-                    str(row.socket_errors + row.warmup_errors), str(row.non_2xx),
+                    str(row.socket_errors), str(row.non_2xx),
                     f"{row.cpu_us_per_request:.0f}",
                     f"{row.db_us_per_request:.0f}" if row.db == "postgresql" else "",
                     f"{row.other_share:.0%}",
@@ -454,13 +467,13 @@ class Bench:
         ]
         if drift:
             out += ["", "Reference at the end / at the start (w=1 c=64): " + ", ".join(drift)]
-        busy = [r for r in self.rows if r.other_share > 0.10]
+        busy = [r for r in self.rows if r.other_share > QUIET]
         if busy:
             out += [
                 "",
-                f"WARNING: {len(busy)} rows ran while other processes used more than 10% of the "
-                "machine (column `other CPU`); their req/s ratios are unreliable, the CPU/request "
-                "ratio (x ref CPU) much less so.",
+                f"WARNING: {len(busy)} rows ran, even after {ATTEMPTS} attempts, while other "
+                "processes used more than 10% of the machine (column `other CPU`); their req/s "
+                "ratios are unreliable, the CPU/request ratio (x ref CPU) much less so.",
             ]
         out += ["", "Peak RSS per worker process (MiB, VmRSS of each serving process):"]
         for m in self.memory:
@@ -471,6 +484,10 @@ class Bench:
         for name, status, evidence in self.targets():
             out.append(f"  [{status:^7}] {name}: {evidence}")
         return "\n".join(out) + "\n"
+
+
+def _busiest(runs: list[harness.Run]) -> float:
+    return max(r.other_share for r in runs)
 
 
 def _grid(lines: list[tuple[str, ...]]) -> str:
