@@ -2,16 +2,23 @@
 
 `GET /hello` returns a fixed ~300-byte JSON object built per request (an agent-shaped record);
 `POST /echo` parses a training-sized JSON body, checks its three fields by hand and echoes it back.
-Served by uvicorn with the same loop, HTTP parser and worker count as Cuecard, so the ratio
-measures what Cuecard adds on top of the ASGI server and HTTP handling: routing, auth, validation,
-the database and serialisation.
+Served the way `cuecard serve` serves Cuecard (uvicorn, uvloop, httptools, one SO_REUSEPORT
+socket per worker process), so the ratio measures what Cuecard adds on top of the ASGI server and
+HTTP handling: routing, auth, validation, the database and serialisation.
+
+    python reference_app.py PORT WORKERS
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import signal
+import socket
+import sys
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -70,3 +77,37 @@ app = Starlette(
         Route("/health", health),
     ]
 )
+
+
+def _worker(port: int) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(2048)
+    config = uvicorn.Config(
+        "reference_app:app", loop="uvloop", http="httptools", access_log=False, log_level="warning"
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def main(port: int, workers: int) -> None:
+    if workers == 1:
+        _worker(port)
+        return
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_worker, args=(port,)) for _ in range(workers)]
+
+    def stop(signum: int, frame: object) -> None:
+        for process in processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))

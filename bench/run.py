@@ -169,11 +169,7 @@ class Bench:
         print("reference: raw Starlette (bench/reference_app.py) on uvicorn", flush=True)
         ids = self.workdir / "reference.ids"
         ids.write_text("ref\n")
-        argv = [
-            str(VENV_BIN / "uvicorn"), "reference_app:app", "--host", "127.0.0.1",
-            "--port", "{port}", "--workers", "{workers}", "--loop", "uvloop",
-            "--http", "httptools", "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
+        argv = [sys.executable, "reference_app.py", "{port}", "{workers}"]
         server = Server("reference", argv, dict(os.environ), self.workdir / "reference.log")
         label, workers_list, conns_list = ("end", (1,), (64,)) if again else ("-", WORKERS, CONNS)
         for workers in workers_list:
