@@ -331,6 +331,7 @@ def wrk(
     server: Server | None = None,
     timeout: int = 2,
 ) -> Run:
+    time.sleep(0.2)  # let the server finish the previous run's requests before connecting
     pids = server.tree() if server else []
     db_pids = _postgres_pids()
     busy, serving, children = _busy_ticks(), _process_ticks(pids), _children_cpu()
