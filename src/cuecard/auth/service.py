@@ -113,26 +113,27 @@ async def _lookup(db: Database, digest: str) -> Caller | None:
 # --- administration (CLI) ---------------------------------------------------------------------
 
 
-async def ensure_environment(uow: UnitOfWork, name: str) -> Environment:
-    """Create the environment unless it exists; either way return it."""
-    await uow.write(
-        "INSERT INTO environments (id, name, created_at) VALUES (:id, :name, :now) "
-        "ON CONFLICT (name) DO NOTHING",
-        {"id": new_id(), "name": name, "now": utcnow()},
-    )
-    return await get_environment(uow, name)
-
-
-async def create_environment(uow: UnitOfWork, name: str) -> Environment:
-    name = _environment_name(name)
+async def _insert_environment(uow: UnitOfWork, name: str) -> Environment | None:
+    """Insert the environment; None if one of that name already exists."""
     rows = await uow.write(
         "INSERT INTO environments (id, name, created_at) VALUES (:id, :name, :now) "
         "ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at",
         {"id": new_id(), "name": name, "now": utcnow()},
     )
-    if not rows:
+    return Environment(**rows[0]) if rows else None
+
+
+async def ensure_environment(uow: UnitOfWork, name: str) -> Environment:
+    """Create the environment unless it exists; either way return it."""
+    return await _insert_environment(uow, name) or await get_environment(uow, name)
+
+
+async def create_environment(uow: UnitOfWork, name: str) -> Environment:
+    name = _environment_name(name)
+    env = await _insert_environment(uow, name)
+    if env is None:
         raise Conflict(f"Environment {name!r} already exists.", code="ENVIRONMENT_EXISTS")
-    return Environment(**rows[0])
+    return env
 
 
 async def get_environment(uow: UnitOfWork, name: str) -> Environment:
