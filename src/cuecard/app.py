@@ -15,6 +15,7 @@ from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import install_error_handlers
 from cuecard.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from cuecard.flows.router import router as flows_router
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.router import router as runtime_router
 from cuecard.trainings.router import router as trainings_router
@@ -59,4 +60,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trainings_router)
     app.include_router(runtime_router)
     app.include_router(versions_router)
+    app.include_router(flows_router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import httpx
@@ -44,4 +45,30 @@ async def native(
     response = await config(client, headers, agent_id, version)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
+    return data
+
+
+def linear_flow(*node_ids: str) -> dict[str, Any]:
+    """A valid flow through `node_ids`: each an `ask` leading to the next, the last one `end`."""
+    nodes: list[dict[str, Any]] = [
+        {"id": node_id, "type": "ask", "content": f"Question {node_id}?", "next": following}
+        for node_id, following in itertools.pairwise(node_ids)
+    ]
+    nodes.append({"id": node_ids[-1], "type": "end"})
+    return {"initial_node_id": node_ids[0], "nodes": nodes}
+
+
+async def set_flow(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    agent_id: object,
+    flow_config: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """PUT the agent's flow (flow_driven with `flow_config`, llm_driven with None)."""
+    body: dict[str, Any] = {"conversation_mode": "flow_driven", "flow_config": flow_config}
+    if flow_config is None:
+        body = {"conversation_mode": "llm_driven"}
+    response = await client.put(f"/api/v1/agents/{agent_id}/flow", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
     return data

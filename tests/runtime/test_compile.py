@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from cuecard.runtime import compile as compile_module
 from cuecard.runtime.compile import Format, compile_snapshot, escape_placeholders
 from tests.runtime import pipecat_flow_config as pipecat
 
@@ -32,6 +33,13 @@ def snapshot(trainings: list[dict[str, Any]], **agent: Any) -> dict[str, Any]:
         "agent": {"id": "agent", "description": "Base.", "language": "en-US", **agent},
         "trainings": trainings,
     }
+
+
+FLOW_N = {
+    "id": "flow-1",
+    "conversation_mode": "flow_driven",
+    "flow_config": {"initial_node_id": "n", "nodes": [{"id": "n", "type": "end"}]},
+}
 
 
 class TestCompileSnapshot:
@@ -65,13 +73,25 @@ class TestCompileSnapshot:
         variants = [
             snapshot([training(1, instructions="Other.")]),
             snapshot([training(1, current_status="inactive")]),
-            snapshot([training(1, node_id="n")]),
+            {**snapshot([training(1, node_id="n")]), "flow": FLOW_N},
             snapshot([training(1)], description="Other base."),
             snapshot([training(1)], llm_temperature=0.1),
             snapshot([training(1)], training_budget_tokens=1),
         ]
         hashes = {compile_snapshot(variant).config_hash for variant in variants}
         assert base not in hashes and len(hashes) == len(variants)
+
+    def test_a_node_id_alone_changes_nothing_the_model_receives(self) -> None:
+        plain = compile_snapshot(snapshot([training(1)]))
+        with_id = compile_snapshot(snapshot([training(1, node_id="training-node-123")]))
+        assert with_id.render(Format.OPENAI_MESSAGES) == plain.render(Format.OPENAI_MESSAGES)
+        assert with_id.config_hash == plain.config_hash
+
+    def test_the_compiler_version_is_part_of_the_hash(self, monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:  # fmt: skip
+        before = compile_snapshot(snapshot([training(1)])).config_hash
+        monkeypatch.setattr(compile_module, "COMPILER_VERSION", compile_module.COMPILER_VERSION + 1)
+        assert compile_snapshot(snapshot([training(1)])).config_hash != before
 
 
 class TestEscapePlaceholders:

@@ -15,7 +15,7 @@ import pytest
 from cuecard.core.config import Settings
 from tests.conftest import SECRET, TokenFactory, bearer, free_port
 from tests.runtime.fake_llm import FakeLlm, running_fake_llm
-from tests.runtime.helpers import add_training, publish
+from tests.runtime.helpers import add_training, linear_flow, publish, set_flow
 
 CreateAgent = Callable[..., Awaitable[dict[str, Any]]]
 Headers = dict[str, str]
@@ -145,6 +145,7 @@ class TestWhatTheLlmReceives:
             client, headers, agent["id"], node_id="billing", subject="Cards", instructions="Visa."
         )
         await add_training(client, headers, agent["id"], node_id="greeting", subject="Hello")
+        await set_flow(client, headers, agent["id"], linear_flow("greeting", "billing"))
 
         response = await converse(client, headers, agent["id"], node_id="billing")
         assert fake_llm.last.messages[1] == {"role": "system", "content": "### Cards\nVisa."}
@@ -153,6 +154,21 @@ class TestWhatTheLlmReceives:
 
         await converse(client, headers, agent["id"])
         assert "Cards" not in fake_llm.last.text and "### Hello" not in fake_llm.last.text
+
+    async def test_without_a_flow_every_training_is_sent_whatever_its_node_id(
+        self, client: httpx.AsyncClient, headers: Headers, agent: dict[str, Any], fake_llm: FakeLlm
+    ) -> None:
+        # The spec's Request 1: a node_id from a builder, on an agent that has no flow.
+        await add_training(
+            client, headers, agent["id"], node_id="training-node-123",
+            subject="Product Knowledge",
+            instructions="Our premium plan includes 24/7 support and unlimited API calls.",
+        )  # fmt: skip
+
+        await converse(client, headers, agent["id"])
+
+        assert "### Product Knowledge" in fake_llm.last.messages[0]["content"]
+        assert "unlimited API calls" in fake_llm.last.messages[0]["content"]
 
     async def test_over_budget_the_trainings_for_the_turn_are_retrieved(
         self,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime.helpers import add_training, publish
+from tests.runtime.helpers import add_training, linear_flow, publish, set_flow
 
 Headers = dict[str, str]
 
@@ -46,6 +46,7 @@ class TestPipecatFlowsLoader:
         tmp_path: Path,
     ) -> None:
         await add_training(client, headers, agent["id"], node_id="billing", subject="Cards")
+        await set_flow(client, headers, agent["id"], linear_flow("greeting", "billing"))
         await publish(client, headers, agent["id"])
 
         first = await loader.load_flow_config(bot_client, agent["id"], cache_dir=tmp_path)
@@ -58,7 +59,8 @@ class TestPipecatFlowsLoader:
         await publish(client, headers, agent["id"])
         newer = await loader.load_flow_config(bot_client, agent["id"], cache_dir=tmp_path)
         assert newer.from_cache is False and newer.version == "2"
-        assert "### Visa" in newer.document["nodes"]["billing"]["task_messages"][0]["content"]
+        assert "### Visa" in newer.document["nodes"]["billing"]["role_message"]
+        assert "### Visa" not in newer.document["nodes"]["greeting"]["role_message"]
 
     async def test_in_retrieve_mode_it_adds_the_trainings_for_the_turn(
         self,

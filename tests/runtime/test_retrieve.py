@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import TokenFactory, bearer
-from tests.runtime.helpers import add_training, publish
+from tests.runtime.helpers import add_training, linear_flow, publish, set_flow
 
 CreateAgent = Callable[..., Awaitable[dict[str, Any]]]
 Headers = dict[str, str]
@@ -183,6 +183,7 @@ class TestSelection:
         await add_training(client, headers, agent["id"], subject="P", instructions="x", pinned=True)
         await add_training(client, headers, agent["id"], node_id="n", subject="N", instructions="y")
         await add_training(client, headers, agent["id"], instructions="refund " * 200)
+        await set_flow(client, headers, agent["id"], linear_flow("n"))
         config = await client.get(
             f"/api/v1/agents/{agent['id']}/runtime-config?version=draft", headers=headers
         )
@@ -206,11 +207,42 @@ class TestSelection:
             {"subject": "Loose refund", "instructions": "refund " * 40},
         ):
             await add_training(client, headers, agent["id"], **fields)
+        await set_flow(client, headers, agent["id"], linear_flow("billing"))
         response = await retrieve(
             client, headers, agent["id"], messages=[user("refund")], budget_tokens=10_000
         )
         assert [d["subject"] for d in response.json()["documents"]] == ["Loose refund"]
         assert response.json()["mode"] == "retrieve"
+
+    async def test_a_node_id_that_names_no_flow_node_is_a_candidate(
+        self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
+    ) -> None:
+        agent = await create_agent(training_budget_tokens=30)
+        await add_training(client, headers, agent["id"], subject="Scoped refund", node_id="billing")
+        await add_training(client, headers, agent["id"], subject="Synced refund", node_id="a/b.md")
+        await add_training(client, headers, agent["id"], subject="Loose", instructions="x " * 60)
+        await set_flow(client, headers, agent["id"], linear_flow("billing"))
+
+        response = await retrieve(
+            client, headers, agent["id"], messages=[user("refund")], budget_tokens=10_000
+        )
+
+        assert [d["subject"] for d in response.json()["documents"]] == ["Synced refund"]
+
+    async def test_without_a_flow_driven_mode_no_training_is_node_scoped(
+        self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
+    ) -> None:
+        agent = await create_agent(training_budget_tokens=30)
+        await add_training(client, headers, agent["id"], subject="Node refund", node_id="billing")
+        await add_training(client, headers, agent["id"], subject="Loose", instructions="x " * 60)
+        await set_flow(client, headers, agent["id"], linear_flow("billing"))
+        await set_flow(client, headers, agent["id"], None)  # back to llm_driven
+
+        response = await retrieve(
+            client, headers, agent["id"], messages=[user("refund")], budget_tokens=10_000
+        )
+
+        assert [d["subject"] for d in response.json()["documents"]] == ["Node refund"]
 
     async def test_in_inline_mode_there_is_nothing_to_retrieve(
         self, client: httpx.AsyncClient, headers: Headers, agent: dict[str, Any]

@@ -10,7 +10,7 @@ from cuecard.app import create_app
 from cuecard.core.config import Settings
 from tests.conftest import TokenFactory, bearer
 from tests.runtime import pipecat_flow_config as pipecat
-from tests.runtime.helpers import add_training, config, native, publish
+from tests.runtime.helpers import add_training, config, linear_flow, native, publish, set_flow
 
 CreateAgent = Callable[..., Awaitable[dict[str, Any]]]
 Agent = dict[str, Any]
@@ -227,6 +227,7 @@ class TestCache:
     ) -> None:
         agent_id = agent["id"]
         training = await add_training(client, headers, agent_id, node_id="n", instructions="v1")
+        await set_flow(client, headers, agent_id, linear_flow("n"))
         await publish(client, headers, agent_id)
 
         async def read_after(write: Awaitable[httpx.Response]) -> dict[str, Any]:
@@ -253,6 +254,9 @@ class TestCache:
         assert seen["nodes"] == {}
         seen = await read_after(client.post(f"{url}/versions/1/restore", headers=headers))
         assert seen["nodes"]["n"]["task_messages"][0]["content"].endswith("v1")
+        mode = {"conversation_mode": "llm_driven"}
+        seen = await read_after(client.put(f"{url}/flow", json=mode, headers=headers))
+        assert seen["nodes"] == {} and seen["system_prompt"].endswith("v1")
 
     async def test_a_published_version_stays_cached_while_the_draft_changes(
         self, client: httpx.AsyncClient, headers: Headers, agent: Agent
@@ -317,6 +321,7 @@ class TestContent:
         self, client: httpx.AsyncClient, headers: Headers, agent: Agent
     ) -> None:
         t = await add_training(client, headers, agent["id"], node_id="billing", subject="Cards")
+        await set_flow(client, headers, agent["id"], linear_flow("greeting", "billing"))
         data = await native(client, headers, agent["id"])
         assert "Cards" not in data["system_prompt"]
         assert data["nodes"] == {
@@ -325,6 +330,42 @@ class TestContent:
                 "training_ids": [t["id"]],
             }
         }
+        assert data["flow"]["nodes"]["billing"]["training_ids"] == [t["id"]]
+        assert data["flow"]["nodes"]["greeting"]["training_ids"] == []
+
+    async def test_without_a_flow_a_node_id_is_only_the_trainings_identity(
+        self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
+    ) -> None:
+        # The spec's Request 1, on an agent with a description and no flow.
+        agent = await create_agent(description="You help customers.")
+        t = await add_training(
+            client, headers, agent["id"], node_id="training-node-123",
+            subject="Product Knowledge", instructions="Premium includes 24/7 support.",
+        )  # fmt: skip
+        data = await native(client, headers, agent["id"])
+        assert data["nodes"] == {} and data["flow"] is None
+        assert data["conversation_mode"] == "llm_driven"
+        assert data["system_training_ids"] == [t["id"]]
+        messages = (await config(client, headers, agent["id"], fmt="openai-messages")).json()
+        assert messages["messages"] == [
+            {
+                "role": "system",
+                "content": "You help customers.\n\n### Product Knowledge\n"
+                "Premium includes 24/7 support.",
+            }
+        ]
+        flows = (await config(client, headers, agent["id"], fmt="pipecat-flows")).json()
+        assert "### Product Knowledge" in flows["nodes"]["start"]["role_message"]
+
+    async def test_a_flow_without_the_node_leaves_the_training_global(
+        self, client: httpx.AsyncClient, headers: Headers, agent: Agent
+    ) -> None:
+        await add_training(client, headers, agent["id"], node_id="billing", subject="Cards")
+        await set_flow(client, headers, agent["id"], linear_flow("greeting", "other"))
+        data = await native(client, headers, agent["id"])
+        assert "### Cards" in data["system_prompt"] and data["nodes"] == {}
+        flows = (await config(client, headers, agent["id"], fmt="pipecat-flows")).json()
+        assert all("### Cards" in n["role_message"] for n in flows["nodes"].values())
 
     async def test_settings_the_runtime_needs_are_included(
         self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
@@ -349,6 +390,7 @@ class TestContent:
     ) -> None:
         agent = await create_agent(description="hello world")
         await add_training(client, headers, agent["id"], node_id="n", subject="A", instructions="B")
+        await set_flow(client, headers, agent["id"], linear_flow("n"))
         tokens = (await native(client, headers, agent["id"]))["tokens"]
         # cl100k_base: "hello world" is 2 tokens; "### A\nB" is 4 ("###", " A", "\n", "B").
         assert tokens["encoding"] == "cl100k_base"
@@ -384,6 +426,7 @@ class TestBudget:
             client, headers, agent["id"], subject="Pinned", instructions="Always.", pinned=True
         )
         node = await add_training(client, headers, agent["id"], node_id="billing")
+        await set_flow(client, headers, agent["id"], linear_flow("billing"))
         loose = [
             await add_training(
                 client, headers, agent["id"], subject=f"Loose {i}", instructions="word " * 10
@@ -440,15 +483,15 @@ class TestFormats:
         response = await config(client, headers, agent["id"], fmt="pipecat-flows")
         flow = pipecat.FlowConfig.model_validate(response.json())
         assert flow.initial_node == "start"
-        assert set(flow.nodes) == {"start", "billing"}
+        assert set(flow.nodes) == {"start"}  # no flow: one node, whatever the node_ids
         start = flow.nodes["start"]
         assert start.role_message is not None
         # Trainings are prose: pipecat must show their braces, not look them up in its state.
         assert pipecat.render(start.role_message, {}) == (
-            "You are Bo.\n\n### Vars\nSay {{ order.id }} as is."
+            "You are Bo.\n\n### Vars\nSay {{ order.id }} as is.\n\n### Cards\nInstructions."
+            "\n\n### Open\nInstructions."
         )
-        assert [m.content for m in start.task_messages] == ["### Open\nInstructions."]
-        assert [m.role for m in flow.nodes["billing"].task_messages] == ["developer"]
+        assert [m.role for m in start.task_messages] == ["developer"]
         assert start.pre_actions[0].type == "tts_say"
         assert pipecat.render(start.pre_actions[0].model_extra["text"], {}) == "Hi {{ name }}!"
         assert start.respond_immediately is False
@@ -470,8 +513,9 @@ class TestFormats:
         await add_training(client, headers, agent["id"], node_id="n", subject="N", instructions="n")
         response = await config(client, headers, agent["id"], fmt="openai-messages")
         data = response.json()
-        assert data["messages"] == [{"role": "system", "content": "Base.\n\n### G\ng"}]
-        assert data["nodes"] == {"n": [{"role": "system", "content": "### N\nn"}]}
+        assert data["messages"] == [{"role": "system", "content": "Base.\n\n### G\ng\n\n### N\nn"}]
+        assert data["tools"] == [] and data["initial_node"] == "start"
+        assert data["nodes"]["start"]["messages"] == data["messages"]
         assert data["temperature"] == 0.3
         assert data["retrieval"] == {"mode": "inline", "endpoint": None}
         assert data["config_hash"] == response.headers["ETag"].strip('"')

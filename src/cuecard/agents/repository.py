@@ -95,6 +95,17 @@ async def update(
     return rows[0] if rows else None
 
 
+async def bump_revision_keep_status(uow: UnitOfWork, agent_id: str, now: datetime) -> Row | None:
+    """A change the compiled draft must see that does not need a new publish (a flow save):
+    a new draft revision, the status as it was."""
+    rows = await uow.write(
+        "UPDATE agents SET draft_revision = draft_revision + 1, updated_at = :now "
+        f"WHERE id = :agent_id RETURNING {COLUMNS}",
+        {"now": now, "agent_id": agent_id},
+    )
+    return rows[0] if rows else None
+
+
 async def set_published(uow: UnitOfWork, agent_id: str, now: datetime) -> Row | None:
     rows = await uow.write(
         "UPDATE agents SET current_status = 'published', "

@@ -19,9 +19,11 @@ from cuecard.agents.schemas import (
 from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, NotFound, ValidationFailed
+from cuecard.flows import repository as flows_repository
 from cuecard.runtime.compile import compile_snapshot
 from cuecard.trainings import repository as trainings_repository
 from cuecard.trainings.schemas import Training, TrainingStatus
+from cuecard.versions import repository as versions_repository
 
 
 class AgentNotFound(NotFound):
@@ -142,8 +144,9 @@ _COERCE = {
 }
 
 
-def snapshot(agent: Row, trainings: list[Row]) -> dict[str, Any]:
-    """What a version freezes: the settings and every training with its status."""
+def snapshot(agent: Row, trainings: list[Row], flow: Row | None) -> dict[str, Any]:
+    """What a version freezes: the settings, every training with its status, and the flow (the
+    current `agent_flows` row; snapshots from before flows have no "flow": llm_driven)."""
     settings = {name: agent[name] for name in ("id", *repository.SETTINGS)}
     for name, kind in _COERCE.items():
         if settings.get(name) is not None:
@@ -151,6 +154,7 @@ def snapshot(agent: Row, trainings: list[Row]) -> dict[str, Any]:
     return {
         "agent": settings,
         "trainings": [Training.model_validate(t).model_dump(mode="json") for t in trainings],
+        "flow": flows_repository.snapshot_of(flow),
     }
 
 
@@ -159,8 +163,11 @@ def canonical_json(value: Any) -> str:
 
 
 async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishState:
-    """Freeze the draft as the next version. Publishing an unchanged published agent is a no-op."""
-    if agent["current_status"] == AgentStatus.PUBLISHED:
+    """Freeze the draft as the next version. Publishing an unchanged published agent is a no-op.
+
+    A flow save leaves a published agent published (Talkover), so a published agent whose flow
+    changed since its version publishes again."""
+    if agent["current_status"] == AgentStatus.PUBLISHED and not await _flow_changed(uow, agent):
         trainings = await trainings_repository.for_agent(uow, agent["id"])
         return _publish_state(agent, trainings)
     now = utcnow()
@@ -173,7 +180,7 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
             {"agent": ["The agent needs a description or an active training to publish."]},
             message="The agent is not ready to publish.",
         )
-    frozen_snapshot = snapshot(row, trainings)
+    frozen_snapshot = snapshot(row, trainings, await flows_repository.current(uow, row["id"]))
     frozen = canonical_json(frozen_snapshot)
     await repository.insert_version(
         uow,
@@ -190,6 +197,13 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
         },
     )
     return _publish_state(row, trainings)
+
+
+async def _flow_changed(uow: UnitOfWork, agent: Row) -> bool:
+    current = await flows_repository.current(uow, agent["id"])
+    frozen = await versions_repository.snapshot(uow, agent["id"], agent["published_version"])
+    published = (json.loads(frozen).get("flow") or {}).get("id") if frozen else None
+    return (current["id"] if current else None) != published
 
 
 async def unpublish_agent(uow: UnitOfWork, agent: Row) -> PublishState:

@@ -15,6 +15,7 @@ from cuecard.agents.service import AgentNotFound, snapshot
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.core.errors import AppError, Conflict, NotFound, ServiceUnavailable
+from cuecard.flows import repository as flows_repository
 from cuecard.runtime import llm
 from cuecard.runtime.cache import CompiledCache, draft_key, version_key
 from cuecard.runtime.compile import BudgetMode, Compiled, Format, compile_snapshot
@@ -110,18 +111,19 @@ async def _draft(uow: UnitOfWork, cache: CompiledCache, agent: Row) -> Resolved:
         if compiled is not None:
             return Resolved(compiled, "draft", row["draft_revision"], cache_hit=True)
         trainings = await trainings_repository.for_agent(uow, row["id"])
-        # The trainings belong to this revision only if no write committed since the agent row
-        # was read (every write bumps the revision): otherwise read again, so the cache never
-        # files one revision's trainings under another's key.
+        flow = await flows_repository.current(uow, row["id"])
+        # The trainings and flow belong to this revision only if no write committed since the
+        # agent row was read (every write, a flow save too, bumps the revision): otherwise read
+        # again, so the cache never files one revision's trainings under another's key.
         latest = await agents_repository.scoped(uow, row["environment_id"], row["id"])
         if latest is None:
             raise AgentNotFound()
         if latest["draft_revision"] == row["draft_revision"]:
-            compiled = compile_snapshot(snapshot(row, trainings))
+            compiled = compile_snapshot(snapshot(row, trainings, flow))
             cache.put(key, compiled)
             return Resolved(compiled, "draft", row["draft_revision"], cache_hit=False)
         row = latest
-    compiled = compile_snapshot(snapshot(row, trainings))
+    compiled = compile_snapshot(snapshot(row, trainings, flow))
     return Resolved(compiled, "draft", row["draft_revision"], cache_hit=False)
 
 
@@ -185,6 +187,9 @@ def _prompt(
         messages.append(SentMessage(role="system", content=compiled.system_prompt))
     node_blocks = compiled.nodes.get(node_id or "", [])
     messages.extend(SentMessage(role="system", content=block.text) for block in node_blocks)
+    node = compiled.graph.nodes.get(node_id or "") if compiled.flow_driven else None
+    if node is not None:
+        messages.append(SentMessage(role="system", content=node.task))
     retrieved = [doc.block for doc in found.documents] if found else []
     if retrieved:
         text = "\n\n".join([RETRIEVED_HEADER, *(block.text for block in retrieved)])

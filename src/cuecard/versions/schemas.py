@@ -45,6 +45,9 @@ class Version(VersionSummary):
 
 class RestoreResult(BaseModel):
     restored_version: int
+    flow_restored: bool = Field(
+        description="The version's flow differed from the current one and was saved again."
+    )
     agent: Agent
     recreated_training_ids: list[str] = Field(
         description="Trainings deleted since the version, re-created with their original ids."
@@ -97,6 +100,16 @@ class TokenDelta(BaseModel):
     delta: int
 
 
+class FlowDiff(BaseModel):
+    changed: bool
+    conversation_mode: SettingChange
+    nodes_added: list[str]
+    nodes_removed: list[str]
+    nodes_changed: list[str]
+    initial_node_changed: bool
+    global_functions_changed: bool
+
+
 class Diff(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 
@@ -105,4 +118,5 @@ class Diff(BaseModel):
     has_changes: bool
     settings: list[SettingChange]
     trainings: TrainingsDiff
+    flow: FlowDiff
     tokens: TokenDelta = Field(description="Compiled prompt tokens (system + nodes), cl100k.")

@@ -10,6 +10,9 @@ from typing import Any
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.service import AgentNotFound, to_agent
 from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.flows import repository as flows_repository
+from cuecard.flows.schemas import ConversationMode
+from cuecard.flows.service import save_flow
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.service import VersionNotFound, resolve
 from cuecard.trainings import repository as trainings_repository
@@ -17,6 +20,7 @@ from cuecard.versions import repository
 from cuecard.versions.schemas import (
     Diff,
     DiffSide,
+    FlowDiff,
     PublishedBy,
     RestoreResult,
     SettingChange,
@@ -77,7 +81,9 @@ async def restore_version(uow: UnitOfWork, agent: Row, version_path: str) -> Res
     Settings come back; each training of the version comes back by id (re-created with its
     original id if it was deleted since); trainings the version lacks are set inactive. A node_id
     is the upsert key, so a training the version lacks that now holds a node_id the version gives
-    to its own training loses that node_id (it keeps everything else).
+    to its own training loses that node_id (it keeps everything else). The version's flow comes
+    back as a new save of the flow when the current one differs (a version from before flows had
+    none: llm_driven).
     """
     number = parse_version_number(version_path)
     frozen = await repository.snapshot(uow, agent["id"], number)
@@ -139,14 +145,50 @@ async def restore_version(uow: UnitOfWork, agent: Row, version_path: str) -> Res
         await repository.clear_node_ids(uow, moving)
     if back:
         await repository.restore_trainings(uow, back)
+    wanted_flow = _flow(version)
+    current_flow = flows_repository.snapshot_of(await flows_repository.current(uow, agent["id"]))
+    flow_restored = _flow_content(current_flow) != _flow_content(wanted_flow)
+    if flow_restored:
+        mode = ConversationMode(wanted_flow["conversation_mode"])
+        await save_flow(uow, agent["id"], mode, wanted_flow["flow_config"])
     trainings = await trainings_repository.for_agent(uow, agent["id"])
     return RestoreResult(
         restored_version=number,
+        flow_restored=flow_restored,
         agent=to_agent(row, trainings),
         recreated_training_ids=[t["id"] for t in back if t["id"] not in current],
         updated_training_ids=[t["id"] for t in back if t["id"] in current],
         deactivated_training_ids=deactivated,
         detached_training_ids=detached,
+    )
+
+
+def _flow(snapshot: dict[str, Any]) -> dict[str, Any]:
+    return snapshot.get("flow") or flows_repository.snapshot_of(None)
+
+
+def _flow_content(flow: dict[str, Any]) -> tuple[str, Any]:
+    return flow["conversation_mode"], flow["flow_config"]
+
+
+def _flow_diff(old: dict[str, Any], new: dict[str, Any]) -> FlowDiff:
+    def nodes(flow: dict[str, Any]) -> dict[str, Any]:
+        config = flow["flow_config"] or {}
+        return {str(n["id"]): n for n in config.get("nodes") or []}
+
+    old_nodes, new_nodes = nodes(old), nodes(new)
+    old_config, new_config = old["flow_config"] or {}, new["flow_config"] or {}
+    return FlowDiff(
+        changed=_flow_content(old) != _flow_content(new),
+        conversation_mode=SettingChange(
+            field="conversation_mode", from_=old["conversation_mode"], to=new["conversation_mode"]
+        ),
+        nodes_added=[n for n in new_nodes if n not in old_nodes],
+        nodes_removed=[n for n in old_nodes if n not in new_nodes],
+        nodes_changed=[n for n in new_nodes if n in old_nodes and old_nodes[n] != new_nodes[n]],
+        initial_node_changed=old_config.get("initial_node_id") != new_config.get("initial_node_id"),
+        global_functions_changed=old_config.get("global_functions")
+        != new_config.get("global_functions"),
     )
 
 
@@ -178,14 +220,17 @@ async def diff(
         removed=[_ref(t) for tid, t in old.items() if tid not in new],
         changed=changed,
     )
+    flow = _flow_diff(_flow(dict(a.compiled.snapshot)), _flow(dict(b.compiled.snapshot)))
     old_tokens, new_tokens = a.compiled.total_tokens, b.compiled.total_tokens
     return Diff(
         from_=DiffSide(version=a.version, config_hash=a.compiled.config_hash,
                        draft_revision=a.draft_revision),
         to=DiffSide(version=b.version, config_hash=b.compiled.config_hash,
                     draft_revision=b.draft_revision),
-        has_changes=bool(settings or trainings.added or trainings.removed or changed),
+        has_changes=bool(settings or trainings.added or trainings.removed or changed
+                         or flow.changed),
         settings=settings,
         trainings=trainings,
+        flow=flow,
         tokens=TokenDelta(from_=old_tokens, to=new_tokens, delta=new_tokens - old_tokens),
     )  # fmt: skip

@@ -1,0 +1,73 @@
+"""SQL for agent flows. Agent ids come scoped by the agents service."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from cuecard.core.db import Row, UnitOfWork
+
+COLUMNS = "id, agent_id, number, version, conversation_mode, flow_config, created_at"
+LIST_LIMIT = 100
+
+
+async def current(uow: UnitOfWork, agent_id: str) -> Row | None:
+    return await uow.one(
+        f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id "
+        "ORDER BY number DESC LIMIT 1",
+        {"agent_id": agent_id},
+    )
+
+
+async def get(uow: UnitOfWork, agent_id: str, flow_id: str) -> Row | None:
+    return await uow.one(
+        f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id AND id = :id",
+        {"agent_id": agent_id, "id": flow_id},
+    )
+
+
+async def newest(uow: UnitOfWork, agent_id: str) -> list[Row]:
+    return await uow.all(
+        f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id "
+        "ORDER BY number DESC LIMIT :limit",
+        {"agent_id": agent_id, "limit": LIST_LIMIT},
+    )
+
+
+async def insert_next(
+    uow: UnitOfWork,
+    *,
+    flow_id: str,
+    agent_id: str,
+    version: str | None,
+    conversation_mode: str,
+    flow_config: str | None,
+    now: datetime,
+) -> Row:
+    """Append the next save (a `version` of None is the save's own number).
+
+    Callers take the agent row first, so two saves of one agent never read the same number (and
+    the unique (agent_id, number) constraint would refuse the second if they did)."""
+    last = await uow.one(
+        "SELECT COALESCE(MAX(number), 0) AS n FROM agent_flows WHERE agent_id = :agent_id",
+        {"agent_id": agent_id},
+    )
+    number = int(last["n"]) + 1 if last else 1
+    rows = await uow.write(
+        f"INSERT INTO agent_flows ({COLUMNS}) VALUES (:id, :agent_id, :number, :version, "
+        f":mode, :config, :now) RETURNING {COLUMNS}",
+        {"id": flow_id, "agent_id": agent_id, "number": number,
+         "version": version or str(number), "mode": conversation_mode, "config": flow_config,
+         "now": now},
+    )  # fmt: skip
+    return rows[0]
+
+
+def snapshot_of(row: Row | None) -> dict[str, Any]:
+    """The flow as a snapshot (draft or published) holds it; `id` names the saved version, and
+    an agent that never saved a flow is llm_driven."""
+    if row is None:
+        return {"id": None, "conversation_mode": "llm_driven", "flow_config": None}
+    config = json.loads(row["flow_config"]) if row["flow_config"] is not None else None
+    return {"id": row["id"], "conversation_mode": row["conversation_mode"], "flow_config": config}
