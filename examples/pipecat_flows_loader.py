@@ -10,24 +10,25 @@ bot would load. A read-only token is enough.
 1. `GET /api/v1/agents/{id}/runtime-config?format=pipecat-flows` with `If-None-Match` from a local
    cache. The ETag is the config's `config_hash`, so every call start after the first costs a
    304 until the agent is published again (or, for `--version draft`, edited).
-2. The body is a pipecat-flows `FlowConfig` as data: with pipecat installed
-   (`pip install pipecat-ai`, which ships Flows as `pipecat.flows` since 1.5) it is validated by
-   `FlowConfig.model_validate` and joined to handlers with `Flow(config, handlers=...)`, and the
-   bot would go on with:
+2. The body is a pipecat-flows `FlowConfig` as data, the agent's whole flow: its nodes, their
+   transition functions, what each says. With pipecat installed (`pip install pipecat-ai`, which
+   ships Flows as `pipecat.flows` since 1.5) the bot runs it unchanged:
 
+       flow = Flow(FlowConfig.model_validate(loaded.document), handlers={})
        flow_manager = FlowManager(worker=task, llm=llm, context_aggregator=context_aggregator,
                                   global_functions=flow.global_functions)
        await flow_manager.initialize(flow.initial_node)
 
-   Without pipecat it prints the nodes.
+   `handlers` needs entries only for what Cuecard cannot do itself: an action node's tool and a
+   flow global function other than `end_conversation`/`transfer_call`; a `transfer` node runs
+   the `transfer_call` action, which the bot registers (`flow_manager.register_action`), since
+   telephony is the bot's. Without pipecat it prints the nodes.
 3. When the config is over the agent's training budget (`X-Cuecard-Budget-Mode: retrieve`), some
-   trainings are not in the prompt: before each LLM turn the bot asks
-   `POST /api/v1/agents/{id}/runtime/retrieve` with the recent messages and adds the documents as
-   a system message (in pipecat, a frame processor placed before the LLM). `--question` shows that
-   call for one caller question.
-
-Your own nodes, functions and transitions stay in your bot: merge them into the loaded config by
-node name (a training's `node_id` is the node it belongs to; the call starts in `start`).
+   trainings are not in the prompt: `trainings_retriever(...)` is a pipecat frame processor to
+   place before the LLM. On every turn it asks `POST /api/v1/agents/{id}/runtime/retrieve` with
+   the recent messages (and the flow node the call is in) and adds the documents as one system
+   message after the caller's turn, replacing the previous turn's. `--question` shows that call
+   for one caller question.
 """
 
 from __future__ import annotations
@@ -35,13 +36,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+RETRIEVED_HEADER = "Trainings for this turn:"
+RECENT_MESSAGES = 6  # the turns a retrieval query reads, as the server does
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,60 @@ async def trainings_for_turn(
     if not documents:
         return None
     blocks = [f"### {d['subject']}\n{d['content']}" for d in documents]
-    return "\n\n".join(["Trainings for this turn:", *blocks])
+    return "\n\n".join([RETRIEVED_HEADER, *blocks])
+
+
+def trainings_retriever(
+    client: httpx.AsyncClient,
+    agent_id: str,
+    loaded: LoadedConfig,
+    current_node: Callable[[], str | None] = lambda: None,
+) -> Any:
+    """A pipecat FrameProcessor that adds this turn's retrieved trainings before the LLM.
+
+    Place it between the user context aggregator and the LLM; `current_node` is typically
+    `lambda: flow_manager.current_node`. In inline mode every training is already in the
+    prompt, so it passes frames through without a request.
+    """
+    from pipecat.frames.frames import Frame, LLMContextFrame
+    from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+    class TrainingsRetriever(FrameProcessor):  # type: ignore[misc]
+        async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+            await super().process_frame(frame, direction)
+            retrieving = loaded.budget_mode == "retrieve"
+            if retrieving and isinstance(frame, LLMContextFrame):
+                await self._add_trainings(frame.context)
+            await self.push_frame(frame, direction)
+
+        async def _add_trainings(self, context: Any) -> None:
+            # The previous turn's retrieved trainings leave: the prompt holds this turn's only.
+            messages = [
+                m for m in context.get_messages()
+                if not (isinstance(m, dict) and m.get("role") == "system"
+                        and str(m.get("content", "")).startswith(RETRIEVED_HEADER))
+            ]  # fmt: skip
+            turns = [
+                {"role": m["role"], "content": m["content"]}
+                for m in messages
+                if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+                and isinstance(m.get("content"), str) and m["content"]
+            ]  # fmt: skip
+            if not turns:
+                return  # the call's opening: nothing said yet to retrieve for
+            try:
+                text = await trainings_for_turn(
+                    client, agent_id, loaded.version, turns[-RECENT_MESSAGES:], current_node()
+                )
+            except httpx.HTTPError as exc:
+                # A turn without its retrieved trainings beats a call that stops.
+                logging.getLogger(__name__).warning("retrieve failed: %s", exc)
+                text = None
+            if text:
+                messages.append({"role": "system", "content": text})
+            context.set_messages(messages)
+
+    return TrainingsRetriever(name="CuecardTrainingsRetriever")
 
 
 def describe(loaded: LoadedConfig) -> str:
@@ -131,6 +190,9 @@ def describe(loaded: LoadedConfig) -> str:
             )
         for action in node.get("pre_actions") or []:
             lines.append(f"  pre_action {action['type']}: {action.get('text', '')}")
+        for function in node.get("functions") or []:
+            name = function.name if hasattr(function, "name") else function["name"]
+            lines.append(f"  function {name}")
     return "\n".join(lines)
 
 
