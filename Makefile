@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint format bench lock clean
+.PHONY: install install-runtimes run test test-runtimes lint format bench lock clean
 
 install: $(STAMP)
 
@@ -13,11 +13,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
+# The voice runtimes (pipecat-ai, livekit-agents) for tests/runtimes: heavy, so not in `install`.
+install-runtimes: install
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements-runtimes.lock
+
 run: install
 	$(VENV)/bin/cuecard init --with-token && $(VENV)/bin/cuecard serve
 
 test: install
 	$(PY) -m pytest
+
+test-runtimes: install-runtimes
+	CUECARD_REQUIRE_RUNTIMES=1 $(PY) -m pytest tests/runtimes
 
 lint: install
 	$(VENV)/bin/ruff format --check src tests bench && $(VENV)/bin/ruff check src tests bench && $(VENV)/bin/mypy
@@ -31,6 +38,7 @@ bench: install
 # Regenerate the lock after changing dependencies in pyproject.toml (needs `pip install uv`).
 lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --extra runtimes --python-version 3.11 --generate-hashes -c requirements.lock -o requirements-runtimes.lock
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -445,6 +445,7 @@ class Compiled:
             "tools": self.node_tools(initial),
             "nodes": {
                 node.id: {
+                    "type": node.type,
                     "messages": self.node_messages(node),
                     "tools": self.node_tools(node),
                     "say": node.say,
