@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from typing import Any
 
 import pytest
 
 from cuecard.runtime import compile as compile_module
-from cuecard.runtime.compile import Format, compile_snapshot, escape_placeholders
+from cuecard.runtime.compile import ActionTool, Format, compile_snapshot, escape_placeholders
 from tests.runtime import pipecat_flow_config as pipecat
 
 
@@ -107,3 +109,124 @@ class TestEscapePlaceholders:
     )
     def test_pipecat_renders_the_text_back_unchanged(self, text: str) -> None:
         assert pipecat.render(escape_placeholders(text), {}) == text
+
+
+def flow_snapshot(nodes: list[dict[str, Any]], trainings: list[dict[str, Any]] | None = None,
+                  **config: Any) -> dict[str, Any]:  # fmt: skip
+    flow_config = {"initial_node_id": nodes[0]["id"], "nodes": nodes, **config}
+    return {
+        **snapshot(trainings or []),
+        "flow": {"id": "f", "conversation_mode": "flow_driven", "flow_config": flow_config},
+    }
+
+
+def pipecat_doc(snap: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        compile_snapshot(snap, **kwargs).render(Format.PIPECAT_FLOWS)
+    )
+    pipecat.FlowConfig.model_validate(document)
+    for node in document["nodes"].values():
+        for function in node.get("functions", []):
+            assert function.get("transition_to") in (None, *document["nodes"])
+    return document
+
+
+class TestCompiledFlows:
+    def test_each_branch_is_a_function_named_for_its_match(self) -> None:
+        doc = pipecat_doc(flow_snapshot([
+            {"id": "q", "type": "decision",
+             "branches": [{"match": "Yes!", "next": "a"}, {"match": "yes", "next": "b"},
+                          {"match": "x" * 100, "next": "b"}]},
+            {"id": "a", "type": "end"}, {"id": "b", "type": "end"},
+        ]))  # fmt: skip
+        names = [f["name"] for f in doc["nodes"]["q"]["functions"]]
+        assert names[:2] == ["choose_yes", "choose_yes_2"]
+        assert all(re.fullmatch(r"[a-z0-9_]{1,64}", name) for name in names)
+        targets = [f["transition_to"] for f in doc["nodes"]["q"]["functions"]]
+        assert targets == ["a", "b", "b"]
+        assert '"Yes!"' in doc["nodes"]["q"]["functions"][0]["description"]
+
+    def test_say_speaks_then_waits_and_end_says_goodbye_and_ends(self) -> None:
+        doc = pipecat_doc(flow_snapshot([
+            {"id": "hi", "type": "say", "content": "Hi {{ name }}!", "next": "bye"},
+            {"id": "bye", "type": "end", "content": "Bye."},
+        ]))  # fmt: skip
+        hi, bye = doc["nodes"]["hi"], doc["nodes"]["bye"]
+        assert hi["pre_actions"] == [{"type": "tts_say", "text": "Hi \\{{ name }}!"}]
+        assert hi["respond_immediately"] is False
+        assert [f["name"] for f in hi["functions"]] == ["go_to_bye"]
+        assert bye["pre_actions"] == [{"type": "end_conversation", "text": "Bye."}]
+        assert "functions" not in bye
+
+    def test_end_without_a_line_lets_the_llm_say_goodbye_then_ends(self) -> None:
+        doc = pipecat_doc(flow_snapshot([{"id": "bye", "type": "end"}]))
+        assert doc["nodes"]["bye"]["respond_immediately"] is True
+        assert doc["nodes"]["bye"]["post_actions"] == [{"type": "end_conversation"}]
+
+    def test_global_end_and_transfer_get_a_step_of_their_own(self) -> None:
+        doc = pipecat_doc(flow_snapshot(
+            [{"id": "end_conversation", "type": "end"}],
+            global_functions=[{"name": "end_conversation", "description": "Ends it"},
+                              {"name": "transfer_call"}, {"name": "repeat_question"}],
+        ))  # fmt: skip
+        assert set(doc["nodes"]) == {"end_conversation", "end_conversation_2", "transfer_call"}
+        assert doc["global_functions"] == [
+            {"name": "end_conversation", "transition_only": True, "description": "Ends it",
+             "transition_to": "end_conversation_2"},
+            {"name": "transfer_call", "transition_only": True, "description": "transfer_call",
+             "transition_to": "transfer_call"},
+            {"name": "repeat_question"},  # the bot's own function
+        ]  # fmt: skip
+        assert doc["nodes"]["transfer_call"]["pre_actions"] == [
+            {"type": "transfer_call", "destination": None}
+        ]
+
+    def test_an_action_node_without_its_tool_is_its_task_and_transition(self) -> None:
+        doc = pipecat_doc(flow_snapshot([
+            {"id": "act", "type": "action", "action_id": "book", "next": "bye"},
+            {"id": "bye", "type": "end"},
+        ]))  # fmt: skip
+        node = doc["nodes"]["act"]
+        assert "'book'" in node["task_messages"][0]["content"]
+        assert [(f["name"], f["transition_to"]) for f in node["functions"]] == [
+            ("go_to_bye", "bye")
+        ]
+
+    def test_an_action_tool_plugs_into_its_node(self) -> None:
+        parameters = {"type": "object", "properties": {"day": {"type": "string"}}}
+        tool = ActionTool("book_meeting", "Books a meeting.", parameters)
+        snap = flow_snapshot([
+            {"id": "act", "type": "action", "action_id": "book", "next": "bye"},
+            {"id": "bye", "type": "end"},
+        ])  # fmt: skip
+        compiled = compile_snapshot(snap, action_tools={"book": tool})
+        doc = json.loads(compiled.render(Format.PIPECAT_FLOWS))
+        assert doc["nodes"]["act"]["functions"] == [
+            {"name": "book_meeting", "transition_to": "bye"}
+        ]
+        node = json.loads(compiled.render(Format.OPENAI_MESSAGES))["nodes"]["act"]
+        assert [t["function"]["name"] for t in node["tools"]] == ["book_meeting"]
+        assert node["tools"][0]["function"]["parameters"] == parameters
+        assert node["transitions"] == {"book_meeting": "bye"}
+
+    def test_node_trainings_are_in_their_node_role_only(self) -> None:
+        snap = flow_snapshot(
+            [{"id": "a", "type": "ask", "content": "Q?", "next": "b"}, {"id": "b", "type": "end"}],
+            [training(1), training(2, node_id="b"), training(3, node_id="elsewhere")],
+        )
+        doc = pipecat_doc(snap)
+        a, b = doc["nodes"]["a"]["role_message"], doc["nodes"]["b"]["role_message"]
+        assert "Subject 1" in a and "Subject 3" in a and "Subject 2" not in a
+        assert "Subject 1" in b and "Subject 3" in b and "Subject 2" in b
+
+    def test_a_node_without_any_prompt_still_sets_a_role(self) -> None:
+        snap = flow_snapshot([{"id": "a", "type": "end"}])
+        snap["agent"]["description"] = ""
+        doc = pipecat_doc(snap)
+        assert doc["nodes"]["a"]["role_message"]
+
+    def test_an_llm_driven_snapshot_ignores_a_stored_flow_config(self) -> None:
+        snap = flow_snapshot([{"id": "a", "type": "end"}], [training(1, node_id="a")])
+        snap["flow"]["conversation_mode"] = "llm_driven"
+        compiled = compile_snapshot(snap)
+        assert compiled.flow_driven is False and "Subject 1" in compiled.system_prompt

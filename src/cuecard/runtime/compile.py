@@ -424,12 +424,22 @@ class Compiled:
         empty: dict[str, Any] = {"type": "object", "properties": {}}
         tools = []
         if node.action_tool is not None:
+            # The action's tool is the node's way on (pipecat: its transition_to).
             t = node.action_tool
             tools.append(tool(t.name, t.description, t.parameters))
-        tools += [tool(t.function, t.description, empty) for t in node.transitions]
+        else:
+            tools += [tool(t.function, t.description, empty) for t in node.transitions]
         tools += [tool(t.function, t.description, empty) for t in self.graph.global_transitions]
         tools += [tool(f.name, f.description, empty) for f in self.graph.global_functions]
         return tools
+
+    def _transitions(self, node: GraphNode) -> dict[str, str | None]:
+        """Function name -> the node it moves the call to (None: the call stays)."""
+        moves = {t.function: t.next_node for t in self.graph.global_transitions}
+        if node.action_tool is not None:
+            next_node = node.transitions[0].next_node if node.transitions else None
+            return {node.action_tool.name: next_node, **moves}
+        return {**{t.function: t.next_node for t in node.transitions}, **moves}
 
     def _openai_messages(self) -> dict[str, Any]:
         graph = self.graph
@@ -449,10 +459,7 @@ class Compiled:
                     "messages": self.node_messages(node),
                     "tools": self.node_tools(node),
                     "say": node.say,
-                    "transitions": {
-                        t.function: t.next_node
-                        for t in [*node.transitions, *graph.global_transitions]
-                    },
+                    "transitions": self._transitions(node),
                     "action_id": node.action_id,
                     "ends_call": node.ends_call,
                     "transfer_to": node.transfer_to,
