@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
+import pytest
 
 
 async def add_training(
@@ -72,3 +77,13 @@ async def set_flow(
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
+
+
+def load_example(repo_root: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Import examples/<name>.py as a module (examples are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, repo_root / "examples" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

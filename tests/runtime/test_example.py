@@ -3,8 +3,6 @@ here: its validation is mirrored in test_runtime_config.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -12,20 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime.helpers import add_training, linear_flow, publish, set_flow
+from tests.runtime.helpers import add_training, linear_flow, load_example, publish, set_flow
 
 Headers = dict[str, str]
 
 
 @pytest.fixture
 def loader(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    path = repo_root / "examples" / "pipecat_flows_loader.py"
-    spec = importlib.util.spec_from_file_location("pipecat_flows_loader", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_example(repo_root, "pipecat_flows_loader", monkeypatch)
 
 
 @pytest.fixture

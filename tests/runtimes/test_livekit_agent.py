@@ -3,8 +3,6 @@ app serves, without a room: instructions, tools, the handoff a transition makes,
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,7 +11,7 @@ import httpx
 import pytest
 from livekit.agents import Agent, ChatContext, ChatMessage
 
-from tests.runtime.helpers import add_training, publish, set_flow
+from tests.runtime.helpers import add_training, load_example, publish, set_flow
 from tests.runtimes.test_pipecat_flow import FLOW, REQUEST_1
 
 Headers = dict[str, str]
@@ -21,13 +19,7 @@ Headers = dict[str, str]
 
 @pytest.fixture
 def example(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    path = repo_root / "examples" / "livekit_agent.py"
-    spec = importlib.util.spec_from_file_location("livekit_agent", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-    return module
+    return load_example(repo_root, "livekit_agent", monkeypatch)
 
 
 @pytest.fixture

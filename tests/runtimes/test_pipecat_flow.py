@@ -8,8 +8,6 @@ model *received* at each node. pipecat, the config, the server and HTTP are real
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -26,7 +24,7 @@ from pipecat.processors.aggregators.llm_response_universal import LLMContextAggr
 from pipecat.services.openai.llm import OpenAILLMService
 from pipecat.workers.runner import WorkerRunner
 
-from tests.runtime.helpers import add_training, publish, set_flow
+from tests.runtime.helpers import add_training, load_example, publish, set_flow
 from tests.runtimes.scripted_llm import Call, Request, Say, ScriptedLlm, running_scripted_llm
 from tests.test_server import serve
 
@@ -61,13 +59,7 @@ REQUEST_1 = {
 
 @pytest.fixture
 def loader(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    path = repo_root / "examples" / "pipecat_flows_loader.py"
-    spec = importlib.util.spec_from_file_location("pipecat_flows_loader", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-    return module
+    return load_example(repo_root, "pipecat_flows_loader", monkeypatch)
 
 
 @pytest.fixture

@@ -30,9 +30,12 @@ from cuecard.client._base import (
 from cuecard.client._exceptions import CuecardError
 from cuecard.client._models import (
     Agent,
+    AgentFlow,
     AgentSettings,
     AgentStatus,
     AgentVersion,
+    ConversationMode,
+    FlowVersion,
     Page,
     PublishState,
     Retrieval,
@@ -101,6 +104,7 @@ class Client(_Base):
         self.trainings = Trainings(self)
         self.versions = Versions(self)
         self.runtime = Runtime(self)
+        self.flows = Flows(self)
 
     def _send(self, call: Call[T]) -> T:
         attempt = 0
@@ -160,6 +164,7 @@ class AsyncClient(_Base):
         self.trainings = AsyncTrainings(self)
         self.versions = AsyncVersions(self)
         self.runtime = AsyncRuntime(self)
+        self.flows = AsyncFlows(self)
 
     async def _send(self, call: Call[T]) -> T:
         attempt = 0
@@ -399,6 +404,46 @@ class Runtime:
         return self._send(ep.test_conversation(agent_id, request))
 
 
+def _flow_body(
+    conversation_mode: ConversationMode, flow_config: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"conversation_mode": conversation_mode}
+    if flow_config is not None:
+        body["flow_config"] = dict(flow_config)
+    return body
+
+
+class Flows:
+    """An agent's conversation flow (Talkover's get/update/validate/list flow versions)."""
+
+    def __init__(self, client: Client) -> None:
+        self._send = client._send
+
+    def get(self, agent_id: str) -> AgentFlow:
+        return self._send(ep.get_flow(agent_id))
+
+    def update(
+        self,
+        agent_id: str,
+        conversation_mode: ConversationMode,
+        flow_config: Mapping[str, Any] | None = None,
+    ) -> AgentFlow:
+        """Save a new flow version; the agent's status does not change."""
+        return self._send(ep.update_flow(agent_id, _flow_body(conversation_mode, flow_config)))
+
+    def validate(self, agent_id: str, flow_config: Mapping[str, Any]) -> None:
+        """Raises ValidationError (`errors["body"]` lists the problems) unless the flow is valid."""
+        self._send(ep.validate_flow(agent_id, dict(flow_config)))
+
+    def versions(self, agent_id: str) -> list[FlowVersion]:
+        """Every save, newest first (the newest 100)."""
+        return self._send(ep.list_flow_versions(agent_id))
+
+    def version(self, agent_id: str, flow_version_id: str) -> FlowVersion:
+        """One save with its flow_config."""
+        return self._send(ep.get_flow_version(agent_id, flow_version_id))
+
+
 # Async resources: the same surface, awaitable.
 
 
@@ -552,3 +597,29 @@ class AsyncRuntime:
     ) -> dict[str, Any]:
         request = {"messages": [dict(m) for m in messages], "version": version, "node_id": node_id}
         return await self._send(ep.test_conversation(agent_id, request))
+
+
+class AsyncFlows:
+    def __init__(self, client: AsyncClient) -> None:
+        self._send = client._send
+
+    async def get(self, agent_id: str) -> AgentFlow:
+        return await self._send(ep.get_flow(agent_id))
+
+    async def update(
+        self,
+        agent_id: str,
+        conversation_mode: ConversationMode,
+        flow_config: Mapping[str, Any] | None = None,
+    ) -> AgentFlow:
+        body = _flow_body(conversation_mode, flow_config)
+        return await self._send(ep.update_flow(agent_id, body))
+
+    async def validate(self, agent_id: str, flow_config: Mapping[str, Any]) -> None:
+        await self._send(ep.validate_flow(agent_id, dict(flow_config)))
+
+    async def versions(self, agent_id: str) -> list[FlowVersion]:
+        return await self._send(ep.list_flow_versions(agent_id))
+
+    async def version(self, agent_id: str, flow_version_id: str) -> FlowVersion:
+        return await self._send(ep.get_flow_version(agent_id, flow_version_id))

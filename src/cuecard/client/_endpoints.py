@@ -13,7 +13,9 @@ from pydantic import TypeAdapter
 from cuecard.client._base import Call
 from cuecard.client._models import (
     Agent,
+    AgentFlow,
     AgentVersion,
+    FlowVersion,
     Page,
     PublishState,
     Retrieval,
@@ -223,4 +225,55 @@ def test_conversation(agent_id: str, request: dict[str, Any]) -> Call[dict[str, 
         f"{_agent(agent_id)}/test-conversations",
         _unwrap,
         json=_drop_none(request),
+    )
+
+
+# Flows (Talkover's conversation flow pages)
+
+_flow_versions = TypeAdapter(list[FlowVersion])
+
+
+def get_flow(agent_id: str) -> Call[AgentFlow]:
+    return Call(
+        "GET",
+        f"{_agent(agent_id)}/flow",
+        lambda body: AgentFlow.model_validate(_data(body)),
+        idempotent=True,
+    )
+
+
+def update_flow(agent_id: str, body: dict[str, Any]) -> Call[AgentFlow]:
+    return Call(
+        "PUT",
+        f"{_agent(agent_id)}/flow",
+        lambda answer: AgentFlow.model_validate(_data(answer)),
+        json=body,
+    )
+
+
+def validate_flow(agent_id: str, flow_config: dict[str, Any]) -> Call[None]:
+    return Call(
+        "POST",
+        f"{_agent(agent_id)}/flow/validate",
+        _nothing,
+        json={"flow_config": flow_config},
+        idempotent=True,
+    )
+
+
+def list_flow_versions(agent_id: str) -> Call[list[FlowVersion]]:
+    return Call(
+        "GET",
+        f"{_agent(agent_id)}/flow/versions",
+        lambda body: _flow_versions.validate_python(_data(body)["versions"]),
+        idempotent=True,
+    )
+
+
+def get_flow_version(agent_id: str, flow_version_id: str) -> Call[FlowVersion]:
+    return Call(
+        "GET",
+        f"{_agent(agent_id)}/flow/versions/{_seg(flow_version_id)}",
+        lambda body: FlowVersion.model_validate(_data(body)),
+        idempotent=True,
     )

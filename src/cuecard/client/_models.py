@@ -15,9 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "Agent",
+    "AgentFlow",
     "AgentSettings",
     "AgentStatus",
     "AgentVersion",
+    "ConversationMode",
+    "FlowVersion",
     "Page",
     "PageMeta",
     "PublishState",
@@ -31,6 +34,7 @@ T = TypeVar("T")
 
 AgentStatus = Literal["draft", "published"]
 TrainingStatus = Literal["active", "inactive"]
+ConversationMode = Literal["llm_driven", "flow_driven"]
 
 
 class _Model(BaseModel):
@@ -123,6 +127,25 @@ class AgentVersion(_Model):
     published_by: dict[str, Any] | None = None
     is_latest: bool | None = None
     snapshot: dict[str, Any] | None = None
+
+
+class AgentFlow(_Model):
+    """An agent's conversation mode and flow (`flow_config` is None when llm_driven)."""
+
+    conversation_mode: ConversationMode
+    flow_config: dict[str, Any] | None = None
+
+
+class FlowVersion(_Model):
+    """One save of an agent's flow. `flow_config` comes with `flows.version`, not in lists."""
+
+    id: str
+    version: str
+    created_at: datetime
+    is_current: bool
+    number: int | None = None
+    conversation_mode: ConversationMode | None = None
+    flow_config: dict[str, Any] | None = None
 
 
 class RetrievedDocument(_Model):
