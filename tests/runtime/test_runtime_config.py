@@ -357,6 +357,26 @@ class TestContent:
         flows = (await config(client, headers, agent["id"], fmt="pipecat-flows")).json()
         assert "### Product Knowledge" in flows["nodes"]["start"]["role_message"]
 
+    async def test_a_flow_naming_the_node_id_scopes_the_training_to_that_node(
+        self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
+    ) -> None:
+        agent = await create_agent(description="You help customers.")
+        await add_training(
+            client, headers, agent["id"], node_id="training-node-123",
+            subject="Product Knowledge", instructions="Premium includes 24/7 support.",
+        )  # fmt: skip
+        await set_flow(client, headers, agent["id"], linear_flow("greet", "training-node-123"))
+        messages = (await config(client, headers, agent["id"], fmt="openai-messages")).json()
+        flows = (await config(client, headers, agent["id"], fmt="pipecat-flows")).json()
+        data = await native(client, headers, agent["id"])
+
+        assert "Product Knowledge" not in data["system_prompt"]
+        for document, role in ((messages, "messages"), (flows, "role_message")):
+            greet = str(document["nodes"]["greet"][role])
+            scoped = str(document["nodes"]["training-node-123"][role])
+            assert "### Product Knowledge" not in greet and "### Product Knowledge" in scoped
+        assert "### Product Knowledge" not in str(messages["messages"])  # the call's start
+
     async def test_a_flow_without_the_node_leaves_the_training_global(
         self, client: httpx.AsyncClient, headers: Headers, agent: Agent
     ) -> None:
