@@ -1,11 +1,12 @@
-"""pipecat-flows' declarative FlowConfig, mirrored for tests.
+"""pipecat-flows' declarative FlowConfig, mirrored for the tests `make test` runs.
 
-pipecat-ai (which ships Flows since 1.5 as `pipecat.flows`; the separate `pipecat-ai-flows` package
-is frozen) pulls numba, llvmlite, onnxruntime, scipy and audio libraries, too heavy a test
-dependency for one schema check. So this is a copy of the shape of `pipecat/flows/config.py` in
-pipecat-ai 1.14.0 (BSD 2-Clause, Daily): the same fields and `extra="forbid"`, minus the function
-and transition machinery Cuecard never emits, plus the `{{ key }}` placeholder rendering of
-`pipecat/flows/manager.py` (`FlowManager._render_node`).
+pipecat-ai (which ships Flows since 1.5 as `pipecat.flows`) pulls numba, onnxruntime and audio
+libraries, so it is in the `runtimes` extra, not in `dev`: tests/runtimes runs the real
+FlowManager on Cuecard's config when it is installed (`make test-runtimes`). This is a copy of the
+shape of `pipecat/flows/config.py` in pipecat-ai 1.14.0 (BSD 2-Clause, Daily), so the light suite
+checks the same structure: the same fields and `extra="forbid"`, transition functions and their
+targets, plus the `{{ key }}` placeholder rendering of `pipecat/flows/manager.py`
+(`FlowManager._render_node`).
 """
 
 from __future__ import annotations
@@ -31,9 +32,20 @@ class Action(BaseModel):
 
 
 class Function(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     name: str
+    transition_only: bool = False
+    description: str | None = None
+    transition_to: str | None = None
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> Function:
+        if self.transition_only and not (self.description and self.transition_to):
+            raise ValueError(f"function '{self.name}' needs a description and transition_to")
+        if not self.transition_only and self.description is not None:
+            raise ValueError(f"function '{self.name}' is not transition_only: no description")
+        return self
 
 
 class Node(BaseModel):
@@ -59,6 +71,14 @@ class FlowConfig(BaseModel):
     def _initial_node_exists(self) -> FlowConfig:
         if self.initial_node not in self.nodes:
             raise ValueError(f"initial_node '{self.initial_node}' is not a defined node")
+        global_names = {f.name for f in self.global_functions}
+        for name, node in self.nodes.items():
+            names = [f.name for f in node.functions]
+            if len(set(names)) != len(names) or global_names & set(names):
+                raise ValueError(f"node '{name}' repeats a function name")
+            for function in [*node.functions, *self.global_functions]:
+                if function.transition_to is not None and function.transition_to not in self.nodes:
+                    raise ValueError(f"'{function.name}' transitions to an unknown node")
         return self
 
 
