@@ -208,6 +208,10 @@ class TestCompiledFlows:
         assert [t["function"]["name"] for t in node["tools"]] == ["book_meeting"]
         assert node["tools"][0]["function"]["parameters"] == parameters
         assert node["transitions"] == {"book_meeting": "bye"}
+        other = ActionTool("book_meeting", "Books a call.", parameters)
+        assert compile_snapshot(snap, action_tools={"book": other}).config_hash != (
+            compiled.config_hash
+        )
 
     def test_node_trainings_are_in_their_node_role_only(self) -> None:
         snap = flow_snapshot(

@@ -418,7 +418,7 @@ class Compiled:
         """The node's functions (its own, then the flow's global ones) as OpenAI tools."""
 
         def tool(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
-            function = {"name": name, "description": description, "parameters": parameters}
+            function = {"name": name, "description": description, "parameters": dict(parameters)}
             return {"type": "function", "function": function}
 
         empty: dict[str, Any] = {"type": "object", "properties": {}}
@@ -672,7 +672,11 @@ def _native_flow(graph: FlowGraph) -> dict[str, Any]:
                     for t in node.transitions
                 ],
                 "action_id": node.action_id,
-                "action_tool": node.action_tool.name if node.action_tool else None,
+                # In full: the hash must change when an action's tool does.
+                "action_tool": {"name": node.action_tool.name,
+                                "description": node.action_tool.description,
+                                "parameters": dict(node.action_tool.parameters)}
+                if node.action_tool else None,
                 "ends_call": node.ends_call,
                 "transfer_to": node.transfer_to,
             }
