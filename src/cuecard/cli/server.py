@@ -65,6 +65,7 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve the API (run `cuecard init` first)."""
+    import cuecard.app  # noqa: F401  (all of the server now: a missing package is reported here)
     from cuecard.cli import _server
     from cuecard.core.serving import serve as run_server
 
