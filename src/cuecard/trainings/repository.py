@@ -36,11 +36,42 @@ async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> Row:
     return rows[0]
 
 
-async def for_agent(uow: UnitOfWork, agent_id: str, status: str | None = None) -> list[Row]:
+async def for_agent(
+    uow: UnitOfWork,
+    agent_id: str,
+    status: str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Row]:
+    """The agent's trainings, oldest first; `limit`/`offset` take one slice of that order."""
     sql = f"SELECT {COLUMNS} FROM trainings WHERE agent_id = :agent_id"
     if status is not None:
         sql += " AND current_status = :status"
-    return await uow.all(sql + _ORDER, {"agent_id": agent_id, "status": status})
+    sql += _ORDER
+    if limit is not None:
+        sql += " LIMIT :limit OFFSET :offset"
+    return await uow.all(
+        sql, {"agent_id": agent_id, "status": status, "limit": limit, "offset": offset}
+    )
+
+
+async def count(uow: UnitOfWork, agent_id: str, status: str | None = None) -> int:
+    sql = "SELECT COUNT(*) AS total FROM trainings WHERE agent_id = :agent_id"
+    if status is not None:
+        sql += " AND current_status = :status"
+    row = await uow.one(sql, {"agent_id": agent_id, "status": status})
+    return int(row["total"]) if row else 0
+
+
+async def more_than(uow: UnitOfWork, agent_id: str, limit: int) -> bool:
+    """Whether the agent has more than `limit` trainings; reads at most limit + 1 index entries."""
+    row = await uow.one(
+        "SELECT COUNT(*) AS total FROM (SELECT 1 FROM trainings WHERE agent_id = :agent_id "
+        "LIMIT :probe) AS probe",
+        {"agent_id": agent_id, "probe": limit + 1},
+    )
+    return row is not None and int(row["total"]) > limit
 
 
 async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, list[Row]]:
