@@ -147,7 +147,10 @@ class Agent(BaseModel):
     is_ready_to_publish: bool
     created_at: Timestamp
     updated_at: Timestamp
+    # The first EMBEDDED_TRAININGS of the list (oldest first); trainings_count says how many
+    # there are, and GET .../trainings?page= pages through them all.
     trainings: list[Training]
+    trainings_count: int
     actions: list[object] = Field(default_factory=list)
     phone_numbers: list[object] = Field(default_factory=list)
     endpointing_sensitivity: str

@@ -44,9 +44,12 @@ def agents_list(
         return
     typer.echo("id\tname\tstatus\ttrainings\tupdated_at")
     for a in found:
-        typer.echo(
-            f"{a.id}\t{a.name}\t{a.current_status}\t{len(a.trainings)}\t{a.updated_at.isoformat()}"
-        )
+        typer.echo(f"{a.id}\t{a.name}\t{a.current_status}\t{_count(a)}\t{a.updated_at.isoformat()}")
+
+
+def _count(agent: Agent) -> int:
+    """All of its trainings; a Cuecard server embeds only the first ones."""
+    return len(agent.trainings) if agent.trainings_count is None else agent.trainings_count
 
 
 @app.command("get")
@@ -69,9 +72,11 @@ def _print_agent(agent: Agent) -> None:
         typer.echo(f"published_version: {agent.published_version}")
     typer.echo(f"language: {agent.language}")
     typer.echo(f"description: {agent.description or ''}")
-    typer.echo(f"trainings: {len(agent.trainings)}")
+    typer.echo(f"trainings: {_count(agent)}")
     for t in agent.trainings:
         typer.echo(f"  {t.id}\t{t.node_id or '-'}\t{t.current_status}\t{t.subject}")
+    if _count(agent) > len(agent.trainings):
+        typer.echo(f"  … and {_count(agent) - len(agent.trainings)} more (cuecard trainings list)")
 
 
 @app.command("create")

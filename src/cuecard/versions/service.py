@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.service import AgentNotFound, to_agent
+from cuecard.agents.service import AgentNotFound, agent_with_trainings
 from cuecard.core.db import Row, UnitOfWork, utcnow
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.service import VersionNotFound, resolve
@@ -139,10 +139,9 @@ async def restore_version(uow: UnitOfWork, agent: Row, version_path: str) -> Res
         await repository.clear_node_ids(uow, moving)
     if back:
         await repository.restore_trainings(uow, back)
-    trainings = await trainings_repository.for_agent(uow, agent["id"])
     return RestoreResult(
         restored_version=number,
-        agent=to_agent(row, trainings),
+        agent=await agent_with_trainings(uow, row),
         recreated_training_ids=[t["id"] for t in back if t["id"] not in current],
         updated_training_ids=[t["id"] for t in back if t["id"] in current],
         deactivated_training_ids=deactivated,
