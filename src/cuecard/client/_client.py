@@ -350,7 +350,7 @@ class Versions:
     def list_page(self, agent_id: str, *, page: int = 1, per_page: int = 20) -> Page[AgentVersion]:
         return self._send(ep.list_versions(agent_id, page, per_page))
 
-    def get(self, agent_id: str, version: int | Literal["published"]) -> AgentVersion:
+    def get(self, agent_id: str, version: int) -> AgentVersion:
         return self._send(ep.get_version(agent_id, version))
 
     def restore(self, agent_id: str, version: int) -> dict[str, Any]:
@@ -508,7 +508,7 @@ class AsyncVersions:
     ) -> Page[AgentVersion]:
         return await self._send(ep.list_versions(agent_id, page, per_page))
 
-    async def get(self, agent_id: str, version: int | Literal["published"]) -> AgentVersion:
+    async def get(self, agent_id: str, version: int) -> AgentVersion:
         return await self._send(ep.get_version(agent_id, version))
 
     async def restore(self, agent_id: str, version: int) -> dict[str, Any]:
