@@ -267,11 +267,14 @@ class TestPages:
         assert response.status_code == 404
 
 
-class TestAgentListBounds:
-    async def test_a_huge_page_on_list_agents_is_a_422_not_a_500(
-        self, client: httpx.AsyncClient, headers: dict[str, str]
+class TestHugePages:
+    @pytest.mark.parametrize("path", ["/api/v1/agents", "/api/v1/agents/{id}/versions"])
+    async def test_a_huge_page_on_the_other_lists_is_a_422_not_a_500(
+        self, client: httpx.AsyncClient, headers: dict[str, str], agent: dict[str, Any], path: str
     ) -> None:
-        response = await client.get("/api/v1/agents?page=" + "9" * 30, headers=headers)
+        response = await client.get(
+            path.format(id=agent["id"]) + "?page=" + "9" * 30, headers=headers
+        )
 
         assert response.status_code == 422
         assert response.json()["errors"] == {
