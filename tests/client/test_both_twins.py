@@ -1,5 +1,6 @@
-"""Agents.update, Versions.get/restore/diff and Runtime.retrieve/test_conversation, each scenario
-run through both twins (`Client` and `AsyncClient`) over real HTTP against the real app.
+"""Agents.update, Trainings.list_page, Versions.get/restore/diff and
+Runtime.retrieve/test_conversation: each scenario runs through both twins (`Client` and
+`AsyncClient`) over real HTTP against the real app.
 
 The one fake is the LLM behind test-conversation (`tests/runtime/fake_llm.py`, on 127.0.0.1):
 no model can run here, and the test asserts what it received.
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cuecard.client import Agent, AgentVersion, AsyncClient, Client, Retrieval
+from cuecard.client import Agent, AgentVersion, AsyncClient, Client, Page, Retrieval
 from cuecard.core.config import Settings
 from tests.client.live import LiveServer
 from tests.runtime.fake_llm import FakeLlm, running_fake_llm
@@ -92,6 +93,28 @@ class TestAgentsUpdate:
         assert (again.label, again.llm_temperature, again.current_status) == (
             "Front desk", 0.3, "draft",
         )  # fmt: skip
+
+
+class TestTrainingPages:
+    async def test_list_page_returns_one_page_and_the_total(self, twin: Twin) -> None:
+        agent = await twin("agents", "create", "Bot")
+        for i in range(5):
+            await twin("trainings", "upsert", agent.id, subject=f"t{i}", instructions="x",
+                       current_status="inactive" if i == 4 else "active")  # fmt: skip
+
+        second = await twin("trainings", "list_page", agent.id, page=2, per_page=2)
+        active = await twin("trainings", "list_page", agent.id, per_page=10,
+                            current_status="active")  # fmt: skip
+        whole = await twin("trainings", "list", agent.id)
+        got = await twin("agents", "get", agent.id)
+
+        assert isinstance(second, Page)
+        assert [t.subject for t in second.data] == ["t2", "t3"]
+        assert (second.meta.total, second.meta.last_page) == (5, 3)
+        assert [t.subject for t in active.data] == ["t0", "t1", "t2", "t3"]
+        assert active.meta.total == 4
+        assert [t.subject for t in whole] == [f"t{i}" for i in range(5)]
+        assert got.trainings_count == 5
 
 
 class TestVersions:

@@ -309,6 +309,17 @@ class Trainings:
             trainings.extend(more)
         return trainings
 
+    def list_page(
+        self,
+        agent_id: str,
+        *,
+        page: int = 1,
+        per_page: int = 20,
+        current_status: TrainingStatus | None = None,
+    ) -> Page[Training]:
+        """One page of the agent's trainings (Cuecard), oldest first, with the total in `meta`."""
+        return self._send(ep.page_trainings(agent_id, page, per_page, current_status))
+
     def upsert(
         self,
         agent_id: str,
@@ -470,6 +481,17 @@ class AsyncTrainings:
             more, _ = await self._send(ep.list_trainings(agent_id, current_status, page))
             trainings.extend(more)
         return trainings
+
+    async def list_page(
+        self,
+        agent_id: str,
+        *,
+        page: int = 1,
+        per_page: int = 20,
+        current_status: TrainingStatus | None = None,
+    ) -> Page[Training]:
+        """One page of the agent's trainings (Cuecard), oldest first, with the total in `meta`."""
+        return await self._send(ep.page_trainings(agent_id, page, per_page, current_status))
 
     async def upsert(
         self,
