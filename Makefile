@@ -36,9 +36,10 @@ bench: install
 	$(PY) bench/run.py
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs `pip install uv`).
+# It locks the client, the server and the dev tools: every target runs the whole thing.
 lock:
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
-	uv pip compile pyproject.toml --extra dev --extra runtimes --python-version 3.11 --generate-hashes -c requirements.lock -o requirements-runtimes.lock
+	uv pip compile pyproject.toml --extra server --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	uv pip compile pyproject.toml --extra server --extra dev --extra runtimes --python-version 3.11 --generate-hashes -c requirements.lock -o requirements-runtimes.lock
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,7 @@ def serve(database_url: str, workers: int = 1) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "CUECARD_DATABASE_URL": database_url, "CUECARD_SECRET_KEY": SECRET}
     process = subprocess.Popen(
-        [sys.executable, "-m", "cuecard.cli.admin", "serve", "--port", str(port),
+        [sys.executable, "-m", "cuecard.cli", "serve", "--port", str(port),
          "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip

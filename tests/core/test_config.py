@@ -15,6 +15,12 @@ class TestSettingsFromEnv:
         assert settings.token_prefix == "talq_"
         assert settings.max_body_bytes == 2 * 1024 * 1024
         assert settings.max_instructions_chars == 100_000
+        assert settings.max_trainings_per_agent == 10_000
+
+    def test_the_trainings_limit_is_read(self) -> None:
+        settings = Settings.from_env({"CUECARD_MAX_TRAININGS_PER_AGENT": "250"})
+
+        assert settings.max_trainings_per_agent == 250
 
     def test_llm_settings_are_read(self) -> None:
         settings = Settings.from_env(
@@ -36,6 +42,9 @@ class TestSettingsFromEnv:
             ("CUECARD_DATABASE_URL", "mysql://localhost/db"),
             ("CUECARD_MAX_BODY_BYTES", "lots"),
             ("CUECARD_MAX_INSTRUCTIONS_CHARS", "0"),
+            ("CUECARD_MAX_TRAININGS_PER_AGENT", "0"),
+            ("CUECARD_MAX_TRAININGS_PER_AGENT", "1000001"),
+            ("CUECARD_MAX_TRAININGS_PER_AGENT", "many"),
             ("CUECARD_ENV", "staging"),
             ("CUECARD_SECRET_KEY", "short"),
             ("CUECARD_LLM_TIMEOUT_SECONDS", "soon"),

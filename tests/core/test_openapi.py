@@ -37,7 +37,9 @@ class TestOpenApi:
         assert set(body["required"]) == {"subject", "instructions"}
         assert body["properties"]["subject"]["maxLength"] == 255
         assert [p["name"] for p in training["get"]["parameters"] if p["in"] == "query"] == [
-            "current_status"
+            "current_status",
+            "page",
+            "per_page",
         ]
         agent_query = {p["name"] for p in paths["/api/v1/agents"]["get"]["parameters"]}
         assert agent_query == {"status", "direction", "search", "page", "per_page"}

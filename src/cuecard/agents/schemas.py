@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from cuecard.core.schemas import Timestamp
-from cuecard.core.validation import Input
+from cuecard.core.validation import Input, PageNumber
 from cuecard.trainings.schemas import Training
 
 
@@ -122,7 +122,7 @@ class AgentListQuery(Input):
     status: AgentStatus | None = None
     direction: Direction | None = None
     search: str | None = Field(None, max_length=255)
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(20, ge=1, le=100)
 
 
@@ -147,7 +147,10 @@ class Agent(BaseModel):
     is_ready_to_publish: bool
     created_at: Timestamp
     updated_at: Timestamp
+    # The first EMBEDDED_TRAININGS of the list (oldest first); trainings_count says how many
+    # there are, and GET .../trainings?page= pages through them all.
     trainings: list[Training]
+    trainings_count: int
     actions: list[object] = Field(default_factory=list)
     phone_numbers: list[object] = Field(default_factory=list)
     endpointing_sensitivity: str

@@ -25,6 +25,10 @@ from cuecard.trainings import repository as trainings_repository
 from cuecard.trainings.schemas import Training, TrainingStatus
 from cuecard.versions import repository as versions_repository
 
+# An agent embeds at most this many of its trainings (the oldest), so no agent GET or list
+# grows with a big agent; `trainings_count` has the total. One full page of list trainings.
+EMBEDDED_TRAININGS = 100
+
 
 class AgentNotFound(NotFound):
     code = "AGENT_NOT_FOUND"
@@ -60,14 +64,35 @@ def _is_ready(agent: Row, trainings: list[Row]) -> bool:
     return has_prompt or any(t["current_status"] == TrainingStatus.ACTIVE for t in trainings)
 
 
-def to_agent(row: Row, trainings: list[Row]) -> Agent:
+def to_agent(row: Row, trainings: list[Row], *, count: int | None = None, ready: bool | None = None
+             ) -> Agent:  # fmt: skip
+    """The Agent object; `trainings` may be the first ones only, with `count` and `ready` then
+    computed over all of them."""
     return Agent.model_validate(
         {
             **row,
-            "is_ready_to_publish": _is_ready(row, trainings),
+            "is_ready_to_publish": _is_ready(row, trainings) if ready is None else ready,
             "trainings": [Training.model_validate(t) for t in trainings],
+            "trainings_count": len(trainings) if count is None else count,
         }
     )
+
+
+async def _embedding(uow: UnitOfWork, row: Row, first: list[Row]) -> Agent:
+    """The agent with `first`, its first EMBEDDED_TRAININGS + 1 trainings: one more than is
+    embedded says whether the agent has more, and only then are they counted."""
+    if len(first) <= EMBEDDED_TRAININGS:
+        return to_agent(row, first)
+    count = await trainings_repository.count(uow, row["id"])
+    has_prompt = bool((row["description"] or "").strip())
+    ready = has_prompt or await trainings_repository.has_active(uow, row["id"])
+    return to_agent(row, first[:EMBEDDED_TRAININGS], count=count, ready=ready)
+
+
+async def agent_with_trainings(uow: UnitOfWork, row: Row) -> Agent:
+    """The Agent object, with the first EMBEDDED_TRAININGS trainings."""
+    first = await trainings_repository.for_agent(uow, row["id"], limit=EMBEDDED_TRAININGS + 1)
+    return await _embedding(uow, row, first)
 
 
 async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Agent:
@@ -103,19 +128,21 @@ async def list_agents(
         limit=query.per_page,
         offset=(query.page - 1) * query.per_page,
     )
-    trainings = await trainings_repository.for_agents(uow, [row["id"] for row in rows])
-    return [to_agent(row, trainings[row["id"]]) for row in rows], total
+    trainings = await trainings_repository.for_agents(
+        uow, [row["id"] for row in rows], per_agent=EMBEDDED_TRAININGS + 1
+    )
+    return [await _embedding(uow, row, trainings[row["id"]]) for row in rows], total
 
 
 async def get_agent(uow: UnitOfWork, agent: Row) -> Agent:
-    return to_agent(agent, await trainings_repository.for_agent(uow, agent["id"]))
+    return await agent_with_trainings(uow, agent)
 
 
 async def update_agent(uow: UnitOfWork, agent: Row, data: AgentUpdate) -> Agent:
     """Change settings. Like every change to an agent, it goes back to draft."""
     changes = data.model_dump(exclude_unset=True)
     row = _still_there(await repository.update(uow, agent["id"], changes, utcnow()))
-    return to_agent(row, await trainings_repository.for_agent(uow, row["id"]))
+    return await agent_with_trainings(uow, row)
 
 
 async def mark_draft(uow: UnitOfWork, agent_id: str) -> Row:

@@ -1,17 +1,36 @@
-"""The `cuecard` command.
+"""The `cuecard` command: the root app; each command group is one module.
 
-Two kinds of commands, shown apart in `cuecard --help`:
-- server administration (init, serve, environments, tokens) works on the local database named by
-  CUECARD_DATABASE_URL and calls the same service functions as the API;
-- client commands talk to a running server over HTTP (see `cuecard.cli.remote`).
+- Server administration (`init`, `serve` in server.py; `environments`, `tokens`) works on the
+  local database named by CUECARD_DATABASE_URL and calls the same service functions as the API.
+  These commands need `cuecard[server]` and import it inside their bodies (`@needs_server`).
+- Client commands (`agents`, `trainings`) talk to a running server over HTTP through
+  `cuecard.client`; they work with `pip install cuecard` alone.
+
+Nothing imported here may load the server, the client or pydantic: `cuecard --help` builds every
+command, and its start-up time is measured (bench/cli_startup.py).
 """
 
 from __future__ import annotations
 
-from cuecard.cli import remote
-from cuecard.cli.admin import app
+import typer
 
-remote.register(app)
+from cuecard.cli import agents, environments, server, tokens, trainings
+from cuecard.cli._common import ADMIN_PANEL, CLIENT_PANEL
+
+app = typer.Typer(
+    help="Cuecard: a Talkover-compatible backend for voice agents and their trainings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command(rich_help_panel=ADMIN_PANEL)(server.init)
+app.command(rich_help_panel=ADMIN_PANEL)(server.serve)
+app.add_typer(environments.app, name="environments", rich_help_panel=ADMIN_PANEL)
+app.add_typer(tokens.app, name="tokens", rich_help_panel=ADMIN_PANEL)
+
+app.add_typer(agents.app, name="agents", rich_help_panel=CLIENT_PANEL)
+app.add_typer(trainings.app, name="trainings", rich_help_panel=CLIENT_PANEL)
 
 
 def main() -> None:

@@ -314,6 +314,17 @@ class Trainings:
             trainings.extend(more)
         return trainings
 
+    def list_page(
+        self,
+        agent_id: str,
+        *,
+        page: int = 1,
+        per_page: int = 20,
+        current_status: TrainingStatus | None = None,
+    ) -> Page[Training]:
+        """One page of the agent's trainings (Cuecard), oldest first, with the total in `meta`."""
+        return self._send(ep.page_trainings(agent_id, page, per_page, current_status))
+
     def upsert(
         self,
         agent_id: str,
@@ -355,7 +366,7 @@ class Versions:
     def list_page(self, agent_id: str, *, page: int = 1, per_page: int = 20) -> Page[AgentVersion]:
         return self._send(ep.list_versions(agent_id, page, per_page))
 
-    def get(self, agent_id: str, version: int | Literal["published"]) -> AgentVersion:
+    def get(self, agent_id: str, version: int) -> AgentVersion:
         return self._send(ep.get_version(agent_id, version))
 
     def restore(self, agent_id: str, version: int) -> dict[str, Any]:
@@ -516,6 +527,17 @@ class AsyncTrainings:
             trainings.extend(more)
         return trainings
 
+    async def list_page(
+        self,
+        agent_id: str,
+        *,
+        page: int = 1,
+        per_page: int = 20,
+        current_status: TrainingStatus | None = None,
+    ) -> Page[Training]:
+        """One page of the agent's trainings (Cuecard), oldest first, with the total in `meta`."""
+        return await self._send(ep.page_trainings(agent_id, page, per_page, current_status))
+
     async def upsert(
         self,
         agent_id: str,
@@ -553,7 +575,7 @@ class AsyncVersions:
     ) -> Page[AgentVersion]:
         return await self._send(ep.list_versions(agent_id, page, per_page))
 
-    async def get(self, agent_id: str, version: int | Literal["published"]) -> AgentVersion:
+    async def get(self, agent_id: str, version: int) -> AgentVersion:
         return await self._send(ep.get_version(agent_id, version))
 
     async def restore(self, agent_id: str, version: int) -> dict[str, Any]:

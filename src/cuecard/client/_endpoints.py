@@ -145,6 +145,19 @@ def list_trainings(
     )
 
 
+def page_trainings(
+    agent_id: str, page: int, per_page: int, current_status: str | None
+) -> Call[Page[Training]]:
+    params = _drop_none({"page": page, "per_page": per_page, "current_status": current_status})
+    return Call(
+        "GET",
+        f"{_agent(agent_id)}/trainings",
+        Page[Training].model_validate,
+        params=params,
+        idempotent=True,
+    )
+
+
 def upsert_training(agent_id: str, fields: dict[str, Any]) -> Call[Training]:
     body = _drop_none(fields)
     return Call(

@@ -73,7 +73,10 @@ class Agent(_Model):
     is_ready_to_publish: bool
     created_at: datetime
     updated_at: datetime
+    # Cuecard embeds the first 100 trainings and counts them all here; `trainings.list()` has
+    # every one.
     trainings: list[Training] = Field(default_factory=list)
+    trainings_count: int | None = None
     actions: list[dict[str, Any]] = Field(default_factory=list)
     phone_numbers: list[dict[str, Any]] = Field(default_factory=list)
     # Written on create but not echoed by Talkover; Cuecard returns them.

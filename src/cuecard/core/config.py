@@ -21,6 +21,8 @@ class Settings:
     token_prefix: str = "talq_"  # noqa: S105 (a public prefix, not a secret)
     max_body_bytes: int = 2 * 1024 * 1024
     max_instructions_chars: int = 100_000
+    # Creating a training past this many under one agent is a 422 (TRAININGS_LIMIT_REACHED).
+    max_trainings_per_agent: int = 10_000
     secret_key: str | None = None
     # How long a token lookup may be answered from this process's memory. A revoked token stops
     # working on every server sharing the database within this many seconds.
@@ -39,6 +41,7 @@ class Settings:
             token_prefix=env.get("CUECARD_TOKEN_PREFIX") or "talq_",
             max_body_bytes=_int(env, "CUECARD_MAX_BODY_BYTES", 2 * 1024 * 1024),
             max_instructions_chars=_int(env, "CUECARD_MAX_INSTRUCTIONS_CHARS", 100_000),
+            max_trainings_per_agent=_int(env, "CUECARD_MAX_TRAININGS_PER_AGENT", 10_000),
             secret_key=env.get("CUECARD_SECRET_KEY") or None,
             llm_base_url=env.get("CUECARD_LLM_BASE_URL") or None,
             llm_api_key=env.get("CUECARD_LLM_API_KEY") or None,
@@ -69,6 +72,8 @@ class Settings:
             raise ConfigError("CUECARD_MAX_BODY_BYTES must be at least 1024")
         if self.max_instructions_chars < 1:
             raise ConfigError("CUECARD_MAX_INSTRUCTIONS_CHARS must be at least 1")
+        if not 1 <= self.max_trainings_per_agent <= 1_000_000:
+            raise ConfigError("CUECARD_MAX_TRAININGS_PER_AGENT must be between 1 and 1000000")
         if not self.token_prefix.isascii() or not self.token_prefix:
             raise ConfigError("CUECARD_TOKEN_PREFIX must be a non-empty ASCII string")
         if self.production and not self.secret_key:

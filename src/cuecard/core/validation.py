@@ -10,15 +10,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 
 from cuecard.core.errors import ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
+
+# A page past this is a 422: its offset must fit the databases' 64-bit integers (a huge `page`
+# was a 500), and no list has that many pages of even one item.
+MAX_PAGE = 1_000_000
+
+
+def _page_at_most(value: int) -> int:
+    if value > MAX_PAGE:
+        message = f"The {{attribute}} field must not be greater than {MAX_PAGE}."
+        raise PydanticCustomError("value_error", "page too large", {"message": message})
+    return value
+
+
+# `page` of every paginated list: "The page field must be at least 1." below, Laravel's max
+# wording above.
+PageNumber = Annotated[int, Field(ge=1), AfterValidator(_page_at_most)]
 
 
 class Input(BaseModel):
@@ -88,7 +105,7 @@ def _message(field: str, error: Any, model: type[BaseModel] | None) -> str:
         return f"The {attr} field must be at least {ctx['min_length']} characters."
     if kind in ("literal_error", "enum"):
         return f"The selected {attr} is invalid."
-    if kind in ("int_type", "int_parsing", "int_from_float"):
+    if kind in ("int_type", "int_parsing", "int_parsing_size", "int_from_float"):
         return f"The {attr} field must be an integer."
     if kind in ("float_type", "float_parsing", "finite_number"):
         return f"The {attr} field must be a number."

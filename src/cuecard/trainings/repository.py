@@ -36,21 +36,68 @@ async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> Row:
     return rows[0]
 
 
-async def for_agent(uow: UnitOfWork, agent_id: str, status: str | None = None) -> list[Row]:
+async def for_agent(
+    uow: UnitOfWork,
+    agent_id: str,
+    status: str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Row]:
+    """The agent's trainings, oldest first; `limit`/`offset` take one slice of that order."""
     sql = f"SELECT {COLUMNS} FROM trainings WHERE agent_id = :agent_id"
     if status is not None:
         sql += " AND current_status = :status"
-    return await uow.all(sql + _ORDER, {"agent_id": agent_id, "status": status})
+    sql += _ORDER
+    if limit is not None:
+        sql += " LIMIT :limit OFFSET :offset"
+    return await uow.all(
+        sql, {"agent_id": agent_id, "status": status, "limit": limit, "offset": offset}
+    )
 
 
-async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, list[Row]]:
+async def count(uow: UnitOfWork, agent_id: str, status: str | None = None) -> int:
+    sql = "SELECT COUNT(*) AS total FROM trainings WHERE agent_id = :agent_id"
+    if status is not None:
+        sql += " AND current_status = :status"
+    row = await uow.one(sql, {"agent_id": agent_id, "status": status})
+    return int(row["total"]) if row else 0
+
+
+async def has_active(uow: UnitOfWork, agent_id: str) -> bool:
+    row = await uow.one(
+        "SELECT 1 AS found FROM trainings WHERE agent_id = :agent_id "
+        "AND current_status = 'active' LIMIT 1",
+        {"agent_id": agent_id},
+    )
+    return row is not None
+
+
+async def more_than(uow: UnitOfWork, agent_id: str, limit: int) -> bool:
+    """Whether the agent has more than `limit` trainings; reads at most limit + 1 index entries."""
+    row = await uow.one(
+        "SELECT COUNT(*) AS total FROM (SELECT 1 FROM trainings WHERE agent_id = :agent_id "
+        "LIMIT :probe) AS probe",
+        {"agent_id": agent_id, "probe": limit + 1},
+    )
+    return row is not None and int(row["total"]) > limit
+
+
+async def for_agents(
+    uow: UnitOfWork, agent_ids: Sequence[str], *, per_agent: int
+) -> dict[str, list[Row]]:
+    """The first `per_agent` trainings of each agent (oldest first), in one query."""
     grouped: dict[str, list[Row]] = {agent_id: [] for agent_id in agent_ids}
     if not agent_ids:
         return grouped
     names = {f"a{i}": agent_id for i, agent_id in enumerate(agent_ids)}
     placeholders = ", ".join(f":{name}" for name in names)
     rows = await uow.all(
-        f"SELECT {COLUMNS} FROM trainings WHERE agent_id IN ({placeholders})" + _ORDER, names
+        f"SELECT {COLUMNS} FROM (SELECT {COLUMNS}, ROW_NUMBER() OVER "
+        "(PARTITION BY agent_id ORDER BY created_at, id) AS n "
+        f"FROM trainings WHERE agent_id IN ({placeholders})) AS ranked WHERE n <= :per_agent"
+        + _ORDER,
+        {**names, "per_agent": per_agent},
     )
     for row in rows:
         grouped[row["agent_id"]].append(row)

@@ -2,15 +2,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, require_write
 from cuecard.auth.service import Caller
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
-from cuecard.core.schemas import Envelope, Message, MessageEnvelope
+from cuecard.core.schemas import Envelope, Message, MessageEnvelope, Page
 from cuecard.trainings import service
-from cuecard.trainings.schemas import Training, TrainingCreate, TrainingListQuery
+from cuecard.trainings.schemas import (
+    DEFAULT_PER_PAGE,
+    Training,
+    TrainingCreate,
+    TrainingListQuery,
+)
 
 router = APIRouter(
     prefix="/api/v1/agents/{agent_id}/trainings", tags=["trainings"], route_class=UnitOfWorkRoute
@@ -26,22 +31,34 @@ TrainingDeleter = Annotated[
 
 @router.get("", openapi_extra=query_doc(TrainingListQuery))
 async def list_trainings(
+    request: Request,
     uow: Uow,
     caller: Reader,
     agent: ScopedAgent,
     query: Annotated[TrainingListQuery, query_params(TrainingListQuery)],
-) -> Envelope[list[Training]]:
-    return Envelope(data=await service.list_trainings(uow, agent, query.current_status))
+) -> Envelope[list[Training]] | Page[Training]:
+    if query.paginated:
+        page, per_page = query.page or 1, query.per_page or DEFAULT_PER_PAGE
+        found, total = await service.page_trainings(
+            uow, agent, query.current_status, page=page, per_page=per_page
+        )
+        return Page.of(found, page=page, per_page=per_page, total=total)
+    limit = request.app.state.settings.max_trainings_per_agent
+    return Envelope(
+        data=await service.list_trainings(uow, agent, query.current_status, limit=limit)
+    )
 
 
 @router.post("", openapi_extra=body_doc(TrainingCreate))
 async def create_training(
+    request: Request,
     uow: Uow,
     caller: TrainingCreator,
     agent: ScopedAgent,
     body: Annotated[TrainingCreate, json_body(TrainingCreate)],
 ) -> MessageEnvelope[Training]:
-    training, created = await service.upsert_training(uow, agent, body)
+    limit = request.app.state.settings.max_trainings_per_agent
+    training, created = await service.upsert_training(uow, agent, body, max_trainings=limit)
     verb = "created" if created else "updated"
     return MessageEnvelope(message=f"Agent training {verb} successfully", data=training)
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from cuecard.core.schemas import Timestamp
-from cuecard.core.validation import Input
+from cuecard.core.validation import Input, PageNumber
 
 
 class TrainingStatus(StrEnum):
@@ -51,5 +51,17 @@ class TrainingCreate(Input):
         return value
 
 
+DEFAULT_PER_PAGE = 20
+
+
 class TrainingListQuery(Input):
+    """Without page and per_page the list is the whole array, as Talkover's List Trainings page
+    documents; with either, one page and a `meta` object, as List Agents."""
+
     current_status: TrainingStatus | None = None
+    page: PageNumber | None = None
+    per_page: int | None = Field(None, ge=1, le=100)
+
+    @property
+    def paginated(self) -> bool:
+        return self.page is not None or self.per_page is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cuecard.agents.service import mark_draft
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
-from cuecard.core.errors import NotFound
+from cuecard.core.errors import NotFound, ValidationFailed
 from cuecard.trainings import repository
 from cuecard.trainings.schemas import Training, TrainingCreate, TrainingStatus
 
@@ -15,21 +15,45 @@ class TrainingNotFound(NotFound):
     message = "Training not found"
 
 
+class TooManyTrainings(ValidationFailed):
+    code = "TRAININGS_LIMIT_REACHED"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            {"trainings": [f"The trainings field must not have more than {limit} items."]},
+            message=f"The agent already has the maximum of {limit} trainings.",
+        )
+
+
 async def list_trainings(
-    uow: UnitOfWork, agent: Row, status: TrainingStatus | None = None
+    uow: UnitOfWork, agent: Row, status: TrainingStatus | None = None, *, limit: int
 ) -> list[Training]:
-    rows = await repository.for_agent(uow, agent["id"], status)
+    """The whole list, at most `limit` long (the per-agent maximum: a list that was complete
+    when the agent was filled stays complete)."""
+    rows = await repository.for_agent(uow, agent["id"], status, limit=limit)
     return [Training.model_validate(row) for row in rows]
 
 
+async def page_trainings(
+    uow: UnitOfWork, agent: Row, status: TrainingStatus | None, *, page: int, per_page: int
+) -> tuple[list[Training], int]:
+    """One page of the list, in the same order, and the number of trainings in the list."""
+    total = await repository.count(uow, agent["id"], status)
+    rows = await repository.for_agent(
+        uow, agent["id"], status, limit=per_page, offset=(page - 1) * per_page
+    )
+    return [Training.model_validate(row) for row in rows], total
+
+
 async def upsert_training(
-    uow: UnitOfWork, agent: Row, data: TrainingCreate
+    uow: UnitOfWork, agent: Row, data: TrainingCreate, *, max_trainings: int
 ) -> tuple[Training, bool]:
     """Create the training, or update this agent's training with the same node_id.
 
     Without a node_id it always creates. On update, fields the request left out (status,
     position, pinned) keep their stored values: an upsert never re-activates a disabled
-    training. Returns the training and whether it was created.
+    training. Creating one past `max_trainings` under the agent is refused (updates are not).
+    Returns the training and whether it was created.
     """
     await mark_draft(uow, agent["id"])
     candidate_id = new_id()
@@ -47,7 +71,12 @@ async def upsert_training(
             "now": utcnow(),
         },
     )
-    return Training.model_validate(row), row["id"] == candidate_id
+    created = row["id"] == candidate_id
+    # Counted after the write, and under the agent row mark_draft locked: concurrent creates
+    # under one agent queue there, so the limit holds without a check-then-insert race.
+    if created and await repository.more_than(uow, agent["id"], max_trainings):
+        raise TooManyTrainings(max_trainings)  # rolls the insert back with the request
+    return Training.model_validate(row), created
 
 
 async def delete_training(uow: UnitOfWork, agent: Row, training_id: str) -> None:

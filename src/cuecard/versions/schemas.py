@@ -6,12 +6,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cuecard.agents.schemas import Agent
 from cuecard.core.schemas import Timestamp
-from cuecard.core.validation import Input
+from cuecard.core.validation import Input, PageNumber
 from cuecard.runtime.schemas import VersionSelector
 
 
 class VersionListQuery(Input):
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
     per_page: int = Field(20, ge=1, le=100)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.service import AgentNotFound, to_agent
+from cuecard.agents.service import AgentNotFound, agent_with_trainings
 from cuecard.core.db import Row, UnitOfWork, utcnow
 from cuecard.flows import repository as flows_repository
 from cuecard.flows.schemas import ConversationMode
@@ -151,11 +151,10 @@ async def restore_version(uow: UnitOfWork, agent: Row, version_path: str) -> Res
     if flow_restored:
         mode = ConversationMode(wanted_flow["conversation_mode"])
         await save_flow(uow, agent["id"], mode, wanted_flow["flow_config"])
-    trainings = await trainings_repository.for_agent(uow, agent["id"])
     return RestoreResult(
         restored_version=number,
         flow_restored=flow_restored,
-        agent=to_agent(row, trainings),
+        agent=await agent_with_trainings(uow, row),
         recreated_training_ids=[t["id"] for t in back if t["id"] not in current],
         updated_training_ids=[t["id"] for t in back if t["id"] in current],
         deactivated_training_ids=deactivated,

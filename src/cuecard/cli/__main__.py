@@ -1,0 +1,5 @@
+"""`python -m cuecard.cli` is `cuecard`."""
+
+from cuecard.cli import main
+
+main()
