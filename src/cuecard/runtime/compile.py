@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from cuecard.runtime import agent_config
 from cuecard.runtime.tokens import ENCODING, ESTIMATE_NOTE, count_tokens
 
 # Part of every config_hash: bump it when the same snapshot should compile to different output.
@@ -179,6 +180,9 @@ class Compiled:
                 "mode": self.mode.value,
                 "endpoint": self.native["budget"]["retrieve_endpoint"],
             },
+            # Active actions as OpenAI tools; `actions` says how to run each one.
+            "tools": self.native["tools"],
+            "actions": self.native["actions"],
         }
 
     def _pipecat_flows(self) -> dict[str, Any]:
@@ -204,7 +208,14 @@ class Compiled:
         for node_id, blocks in self.nodes.items():
             if node_id != START_NODE:
                 nodes[node_id] = {"task_messages": task_messages(blocks)}
-        return {"initial_node": START_NODE, "nodes": nodes}
+        flow: dict[str, Any] = {"initial_node": START_NODE, "nodes": nodes}
+        functions = [t.pipecat() for t in agent_config.tools(self.agent_id, self._actions())]
+        if functions:  # global until flow nodes of type `action` place them
+            flow["global_functions"] = functions
+        return flow
+
+    def _actions(self) -> list[Any]:
+        return list(self.snapshot.get("actions") or [])
 
 
 # pipecat-flows fills `{{ key }}` from its state when a node is entered and raises on a key it
@@ -225,6 +236,7 @@ def compile_snapshot(snapshot: Mapping[str, Any]) -> Compiled:
     agent: Mapping[str, Any] = snapshot["agent"]
     agent_id = str(agent["id"])
     settings = {name: agent.get(name) for name in RUNTIME_SETTINGS}
+    settings.update(agent_config.runtime_settings(agent))
     budget_tokens = int(agent.get("training_budget_tokens") or DEFAULT_BUDGET_TOKENS)
     active = [t for t in snapshot["trainings"] if t["current_status"] == "active"]
     blocks = [
@@ -294,6 +306,7 @@ def compile_snapshot(snapshot: Mapping[str, Any]) -> Compiled:
             "retrieve_endpoint": retrieve_path(agent_id) if mode is BudgetMode.RETRIEVE else None,
         },
         "warnings": _warnings(blocks, system_prompt, nodes, mode, budget_tokens, system_blocks),
+        **agent_config.content(snapshot),
     }
     config_hash = hashlib.sha256(
         canonical_json({"compiler": COMPILER_VERSION, **content}).encode()

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.service import AgentNotFound, snapshot
+from cuecard.agents.service import AgentNotFound, live_snapshot
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.core.errors import AppError, Conflict, NotFound, ServiceUnavailable
@@ -110,6 +110,7 @@ async def _draft(uow: UnitOfWork, cache: CompiledCache, agent: Row) -> Resolved:
         if compiled is not None:
             return Resolved(compiled, "draft", row["draft_revision"], cache_hit=True)
         trainings = await trainings_repository.for_agent(uow, row["id"])
+        frozen = await live_snapshot(uow, row, trainings)
         # The trainings belong to this revision only if no write committed since the agent row
         # was read (every write bumps the revision): otherwise read again, so the cache never
         # files one revision's trainings under another's key.
@@ -117,11 +118,11 @@ async def _draft(uow: UnitOfWork, cache: CompiledCache, agent: Row) -> Resolved:
         if latest is None:
             raise AgentNotFound()
         if latest["draft_revision"] == row["draft_revision"]:
-            compiled = compile_snapshot(snapshot(row, trainings))
+            compiled = compile_snapshot(frozen)
             cache.put(key, compiled)
             return Resolved(compiled, "draft", row["draft_revision"], cache_hit=False)
         row = latest
-    compiled = compile_snapshot(snapshot(row, trainings))
+    compiled = compile_snapshot(await live_snapshot(uow, row, trainings))
     return Resolved(compiled, "draft", row["draft_revision"], cache_hit=False)
 
 

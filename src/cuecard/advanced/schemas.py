@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from cuecard.agents.schemas import AdvancedSettings
+from cuecard.core.schemas import Timestamp
+from cuecard.core.validation import Input
+
+
+class AdvancedSettingsUpdate(Input):
+    enable_initial_message_cache: bool | None = None
+
+
+class AdvancedSettingsState(BaseModel):
+    id: str
+    name: str
+    advanced_settings: AdvancedSettings
+    current_status: str
+    updated_at: Timestamp
+
+
+class Eligibility(BaseModel):
+    eligible: bool
+    current_calls: int
+    required_calls: int
+    threshold_days: int
+    calls_remaining: int | None = None
