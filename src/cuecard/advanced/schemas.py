@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Any
+
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
 from cuecard.agents.schemas import AdvancedSettings
 from cuecard.core.schemas import Timestamp
@@ -25,3 +27,11 @@ class Eligibility(BaseModel):
     required_calls: int
     threshold_days: int
     calls_remaining: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _documented(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The eligible answer has no calls_remaining at all.
+        data: dict[str, Any] = handler(self)
+        if data.get("calls_remaining") is None:
+            data.pop("calls_remaining", None)
+        return data
