@@ -14,6 +14,17 @@ side of cuecard, so it is safe to use from any application.
 """
 
 from cuecard.client._client import AsyncClient, Client
+from cuecard.client._config_models import (
+    Action,
+    ActionIntegration,
+    AdvancedSettingsState,
+    CallingState,
+    Eligibility,
+    InvokeResult,
+    PhoneNumber,
+    VoiceTemplate,
+    VoiceTemplateGroup,
+)
 from cuecard.client._exceptions import (
     APIConnectionError,
     APIError,
@@ -45,19 +56,26 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "Action",
+    "ActionIntegration",
+    "AdvancedSettingsState",
     "Agent",
     "AgentSettings",
     "AgentStatus",
     "AgentVersion",
     "AsyncClient",
     "AuthenticationError",
+    "CallingState",
     "Client",
     "ConflictError",
     "CuecardError",
+    "Eligibility",
+    "InvokeResult",
     "NotFoundError",
     "Page",
     "PageMeta",
     "PermissionDeniedError",
+    "PhoneNumber",
     "PublishState",
     "RateLimitError",
     "Retrieval",
@@ -66,6 +84,8 @@ __all__ = [
     "Training",
     "TrainingStatus",
     "ValidationError",
+    "VoiceTemplate",
+    "VoiceTemplateGroup",
 ]
 
 # Tracebacks show the public path (cuecard.client.NotFoundError), as httpx does. Models keep
