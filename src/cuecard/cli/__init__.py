@@ -8,10 +8,11 @@ Two kinds of commands, shown apart in `cuecard --help`:
 
 from __future__ import annotations
 
-from cuecard.cli import phone_numbers, remote
+from cuecard.cli import config_commands, phone_numbers, remote
 from cuecard.cli.admin import app
 
 remote.register(app)
+config_commands.register(app)
 phone_numbers.register(app)
 
 
