@@ -229,3 +229,28 @@ class TestInboundLookup:
         assert (unknown.status_code, unknown.json()["code"]) == (404, "PHONE_NUMBER_NOT_FOUND")
         assert (unanswered.status_code, unanswered.json()["code"]) == (404, "NO_AGENT_FOR_NUMBER")
         assert (foreign.status_code, foreign.json()["code"]) == (404, "PHONE_NUMBER_NOT_FOUND")
+
+
+class TestInboundRace:
+    async def test_two_agents_racing_for_one_inbound_number_leave_one_owner(
+        self, client: httpx.AsyncClient, headers: Headers, create_agent: Any, app: Any
+    ) -> None:
+        import asyncio
+
+        number = await register_number(app, "+12125550120")
+        agents = [await create_agent(name=f"A{i}") for i in range(4)]
+        body = {"direction": "inbound", "phone_number_ids": [number]}
+
+        responses = await asyncio.gather(
+            *(client.put(f"/api/v1/agents/{a['id']}/calling", json=body, headers=headers)
+              for a in agents)
+        )  # fmt: skip
+
+        assert sorted(r.status_code for r in responses) == [200, 422, 422, 422]
+        async with app.state.db.transaction() as uow:
+            owners = await uow.all(
+                "SELECT agent_id FROM agent_phone_numbers WHERE inbound_number_id = :n",
+                {"n": number},
+            )
+        winner = next(a for a, r in zip(agents, responses, strict=True) if r.status_code == 200)
+        assert [o["agent_id"] for o in owners] == [winner["id"]]
