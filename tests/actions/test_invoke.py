@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.actions.conftest import Receiver
 from tests.actions.helpers import SECRET_HEADER, SECRET_TOKEN, create_action, webhook
@@ -27,8 +29,9 @@ def invoke_url(agent_id: str, action_id: str) -> str:
 
 class TestInvokeAction:
     async def test_calls_the_target_with_arguments_auth_and_headers(
-        self, open_client: Opened, receiver: Receiver
+        self, open_client: Opened, receiver: Receiver, caplog: pytest.LogCaptureFixture
     ) -> None:
+        caplog.set_level(logging.DEBUG)
         client, headers = open_client
         agent_id = await new_agent(client, headers)
         action = await create_action(client, headers, agent_id, webhook(receiver.url))
@@ -49,6 +52,8 @@ class TestInvokeAction:
         assert sent["headers"]["Authorization"] == f"Bearer {SECRET_TOKEN}"
         assert sent["headers"]["X-Tenant"] == SECRET_HEADER
         assert SECRET_TOKEN not in response.text
+        assert "invoked: HTTP 200" in caplog.text  # logged, without a secret
+        assert SECRET_TOKEN not in caplog.text and SECRET_HEADER not in caplog.text
 
     async def test_basic_and_api_key_schemes(self, open_client: Opened, receiver: Receiver) -> None:
         client, headers = open_client

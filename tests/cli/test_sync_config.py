@@ -107,3 +107,23 @@ class TestSyncAgentConfiguration:
         assert "authorization_token` is a secret" in result.stderr
         assert "unknown key `voice`" in result.stderr
         assert len(server.recorder.writes) == received
+
+
+class TestExportAgentConfiguration:
+    async def test_export_writes_the_config_files_and_a_sync_of_them_is_a_no_op(
+        self, remote: Cuecard, api: Client, server: LiveServer, tmp_path: Path
+    ) -> None:
+        agent_id = api.agents.create("Bot").id
+        assert sync(remote, write(tmp_path / "source", CONFIG), agent_id).exit_code == 0
+        target = tmp_path / "exported"
+
+        exported = remote("trainings", "export", str(target), "--agent", agent_id)
+        received = len(server.recorder.requests)
+        again = sync(remote, target, agent_id, "--prune", "--yes")
+
+        assert exported.exit_code == 0, exported.output
+        assert "knowledge.yaml, voice.yaml, actions.yaml" in exported.stdout
+        assert "authorization" not in (target / "actions.yaml").read_text()
+        assert again.exit_code == 0, again.output
+        assert "Agent configuration: 0 changes, 4 unchanged." in again.stdout
+        assert [r for r in server.recorder.requests[received:] if r[0] != "GET"] == []

@@ -627,8 +627,12 @@ def trainings_export(
         raise _fail(f"{directory} already has *.md files; use --force to write over them", 2)
     with _client(url, token) as client:
         found = client.trainings.list(agent)
+        # knowledge.yaml, voice.yaml, actions.yaml: what sync reads back beside the trainings
+        config_files = tac_config.render_config(
+            client.agents.get(agent), client.actions.list(agent)
+        )
     exported = [t for t in found if t.node_id is not None]
-    rendered = _render_all(exported)
+    rendered = _render_all(exported) + config_files
     try:
         for relative, text in rendered:
             target = directory / relative
@@ -640,7 +644,9 @@ def trainings_export(
     if as_json:
         _print_json({"written": [r for r, _ in rendered], "skipped_without_node_id": skipped})
         return
-    typer.echo(f"Exported {_plural(len(rendered), 'training')} to {directory}.")
+    typer.echo(f"Exported {_plural(len(exported), 'training')} to {directory}.")
+    if config_files:
+        typer.echo(f"Exported the agent's {', '.join(name for name, _ in config_files)}.")
     if skipped:
         _note(f"Skipped {_plural(skipped, 'training')} without node_id (sync never manages them).")
 

@@ -299,3 +299,40 @@ async def apply_config(client: AsyncClient, agent_id: str, steps: list[ConfigSte
         else:
             done.append(step)
     return done, failed
+
+
+# Export: the reverse
+
+
+def _yaml(value: Any) -> str:
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def render_config(agent: Agent, actions: list[RemoteAction]) -> list[tuple[str, str]]:
+    """The configuration files that sync back to exactly this agent (never a secret)."""
+    files: list[tuple[str, str]] = []
+    if agent.description:
+        current = agent.model_dump()
+        knowledge = {k: current[k] for k in KNOWLEDGE_KEYS if current.get(k) is not None}
+        files.append((KNOWLEDGE_FILE, _yaml(knowledge)))
+    if agent.voice:
+        voice = {k: v for k, v in _voice_now(agent).items() if v is not None}
+        files.append((VOICE_FILE, _yaml(voice)))
+    items = []
+    for action in actions:
+        if not action.node_id:
+            continue
+        now = action.model_dump()
+        item = {k: now[k] for k in ("node_id", "name", "description", "type")}
+        if action.input_schema:
+            item["inputs"] = action.input_schema
+        for key in ACTION_KEYS[5:]:
+            value = now.get(key)
+            default = {"authorization_scheme": "none", "execution_mode": "during_call",
+                       "current_status": "active"}.get(key)  # fmt: skip
+            if value is not None and value != default:
+                item[key] = value
+        items.append(item)
+    if items:
+        files.append((ACTIONS_FILE, _yaml(items)))
+    return files
