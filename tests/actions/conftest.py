@@ -46,11 +46,14 @@ def receiver() -> Iterator[Receiver]:
                 }
             )
             time.sleep(state.delay)
-            self.send_response(state.status)
-            self.send_header("content-type", state.content_type)
-            self.send_header("content-length", str(len(state.body)))
-            self.end_headers()
-            self.wfile.write(state.body)
+            try:
+                self.send_response(state.status)
+                self.send_header("content-type", state.content_type)
+                self.send_header("content-length", str(len(state.body)))
+                self.end_headers()
+                self.wfile.write(state.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # Cuecard hung up on purpose (timeout, size limit)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

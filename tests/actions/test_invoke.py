@@ -178,3 +178,41 @@ class TestInvokeAction:
         )
         assert (unknown.status_code, unknown.json()["code"]) == (404, "ACTION_NOT_FOUND")
         assert receiver.requests == []
+
+
+class TestSecretKey:
+    async def test_credentials_stored_under_another_secret_key_are_refused_not_sent(
+        self, settings: Any, receiver: Receiver
+    ) -> None:
+        from contextlib import AsyncExitStack
+
+        from cuecard.app import create_app
+        from cuecard.auth import service as auth
+        from cuecard.core.config import Settings
+
+        async def serve(stack: AsyncExitStack, secret: str) -> tuple[httpx.AsyncClient, Headers]:
+            changed = {"secret_key": secret, "allow_private_targets": True}
+            app = create_app(Settings(**{**settings.__dict__, **changed}))
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            async with app.state.db.transaction() as uow:
+                await auth.ensure_environment(uow, "default")
+                _, token = await auth.create_token(uow, secret.encode(), "talq_", "default")
+            transport = httpx.ASGITransport(app=app)
+            client = httpx.AsyncClient(transport=transport, base_url="http://t")
+            await stack.enter_async_context(client)
+            return client, {"Authorization": f"Bearer {token}"}
+
+        async with AsyncExitStack() as stack:
+            first, headers = await serve(stack, "first-secret-key-0123456789")
+            agent_id = await new_agent(first, headers)
+            action = await create_action(first, headers, agent_id, webhook(receiver.url))
+            second, other_headers = await serve(stack, "second-secret-key-0123456789")
+            response = await second.post(
+                invoke_url(agent_id, action["id"]),
+                json={"arguments": ARGUMENTS},
+                headers=other_headers,
+            )
+
+        assert response.status_code == 409
+        assert response.json()["code"] == "ACTION_SECRETS_UNREADABLE"
+        assert receiver.requests == []
