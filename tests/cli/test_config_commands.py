@@ -70,6 +70,9 @@ class TestAgentConfigCommands:
         assert f"{number}\t+12125550180\tboth\t{agent_id}" in numbers.stdout
         assert refused.exit_code == 1
         assert "call volume threshold" in refused.stderr
+        shown = remote("agents", "get", agent_id)
+        assert "voice: Rachel Voice" in shown.stdout
+        assert "calling: inbound, +12125550180" in shown.stdout
 
 
 class TestActionCommands:
