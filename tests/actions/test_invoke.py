@@ -216,3 +216,44 @@ class TestSecretKey:
         assert response.status_code == 409
         assert response.json()["code"] == "ACTION_SECRETS_UNREADABLE"
         assert receiver.requests == []
+
+
+class TestTheExampleBot:
+    async def test_the_loader_runs_the_function_the_llm_calls_through_invoke(
+        self, open_client: Opened, receiver: Receiver, repo_root: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:  # fmt: skip
+        """What examples/pipecat_flows_loader.py's handler does, against the real app and a
+        real receiver: the pipecat FlowManager test joins this after the flow issue."""
+        import importlib.util
+        import sys
+
+        path = repo_root / "examples" / "pipecat_flows_loader.py"
+        spec = importlib.util.spec_from_file_location("pipecat_flows_loader_actions", path)
+        assert spec is not None and spec.loader is not None
+        loader = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, spec.name, loader)  # dataclasses look it up
+        spec.loader.exec_module(loader)
+        client, headers = open_client
+        agent_id = await new_agent(client, headers)
+        await create_action(client, headers, agent_id, webhook(receiver.url))
+        await client.post(f"/api/v1/agents/{agent_id}/publish", headers=headers)
+        await client.put(
+            f"/api/v1/agents/{agent_id}/knowledge",
+            json={"description": "You book meetings.", "interrupt_sensitivity": "low",
+                  "ask_if_human_present_on_idle": False, "llm_temperature": 0.2,
+                  "initial_message_delay": 0},
+            headers=headers,
+        )  # fmt: skip
+        await client.post(f"/api/v1/agents/{agent_id}/publish", headers=headers)
+        client.headers.update(headers)
+
+        loaded = await loader.load_flow_config(client, agent_id, "published")
+        [function] = loaded.document["global_functions"]
+        actions = await loader.load_actions(client, agent_id, "published")
+        result = await loader.run_action(client, actions, function["name"], ARGUMENTS)
+
+        assert function["name"] == "schedule_meeting"
+        assert "function schedule_meeting" in loader.describe(loaded)
+        assert result["speak"] == "Booked for 2025-03-01 at 10:00, 2025-03-01."
+        assert receiver.requests[0]["headers"]["Authorization"] == f"Bearer {SECRET_TOKEN}"
