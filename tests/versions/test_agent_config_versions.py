@@ -148,3 +148,44 @@ class TestVersionsCarryTheWholeAgent:
         assert restored.status_code == 200
         assert restored.json()["data"]["skipped_phone_number_ids"] == [number]
         assert restored.json()["data"]["agent"]["phone_numbers"] == []
+
+
+class TestVersionsFromBeforeActions:
+    async def test_a_snapshot_without_voice_actions_or_numbers_still_serves_and_restores(
+        self, client: httpx.AsyncClient, headers: Headers, create_agent: Any, app: Any
+    ) -> None:
+        import json
+
+        agent = await create_agent(description="Prompt.")
+        base = f"/api/v1/agents/{agent['id']}"
+        await publish(client, headers, agent["id"])
+        async with app.state.db.transaction() as uow:
+            row = await uow.one(
+                "SELECT snapshot FROM agent_versions WHERE agent_id = :a", {"a": agent["id"]}
+            )
+            assert row is not None
+            old = json.loads(row["snapshot"])
+            for key in ("actions", "phone_numbers"):
+                old.pop(key)
+            new_keys = ("voice_", "ambient_", "enable_initial")
+            old["agent"] = {k: v for k, v in old["agent"].items() if not k.startswith(new_keys)}
+            await uow.write(
+                "UPDATE agent_versions SET snapshot = :s WHERE agent_id = :a",
+                {"s": json.dumps(old), "a": agent["id"]},
+            )
+        app.state.runtime_cache = type(app.state.runtime_cache)()  # forget compiled versions
+        action = await create_action(client, headers, agent["id"], webhook(URL))
+
+        served = await client.get(
+            f"{base}/runtime-config", params={"version": "1"}, headers=headers
+        )
+        diff = await client.get(f"{base}/diff", params={"from": "1"}, headers=headers)
+        restored = await client.post(f"{base}/versions/1/restore", headers=headers)
+
+        assert served.status_code == 200
+        assert served.json()["tools"] == [] and served.json()["settings"]["voice"] is None
+        assert diff.status_code == 200
+        assert restored.status_code == 200
+        # The old version knew nothing of actions: restoring it leaves them as they are.
+        actions = (await client.get(f"{base}/actions", headers=headers)).json()["data"]
+        assert [(a["id"], a["current_status"]) for a in actions] == [(action["id"], "active")]
