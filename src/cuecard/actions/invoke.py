@@ -102,7 +102,8 @@ async def call(
         ):
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_raw():
+            # Decoded bytes: the limit also bounds what a compressed answer expands to.
+            async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
                     raise ActionResponseTooLarge(

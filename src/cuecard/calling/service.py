@@ -36,6 +36,7 @@ async def update_calling(uow: UnitOfWork, caller: Caller, agent: Row, body: dict
     ids = body.get("phone_number_ids")
     direction = data.direction.value if data else None
     wanted: list[str] = []
+    clean: list[str] = []
     if "phone_number_ids" not in errors:
         if isinstance(ids, list):
             wanted = [str(i) for i in ids]
