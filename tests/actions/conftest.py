@@ -28,6 +28,7 @@ class Receiver:
     body: bytes = b'{"confirmed": true, "slot": {"date": "2025-03-01", "time": "10:00"}}'
     content_type: str = "application/json"
     delay: float = 0.0
+    content_encoding: str | None = None
 
 
 @pytest.fixture
@@ -50,6 +51,8 @@ def receiver() -> Iterator[Receiver]:
                 self.send_response(state.status)
                 self.send_header("content-type", state.content_type)
                 self.send_header("content-length", str(len(state.body)))
+                if state.content_encoding:
+                    self.send_header("content-encoding", state.content_encoding)
                 self.end_headers()
                 self.wfile.write(state.body)
             except (BrokenPipeError, ConnectionResetError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import logging
 from typing import Any
 
@@ -142,13 +143,18 @@ class TestInvokeAction:
 
         receiver.body = b'{"blob": "' + b"x" * 4096 + b'"}'
         too_large = await client.post(url, json={"arguments": ARGUMENTS}, headers=headers)
-        receiver.body, receiver.delay = b"{}", 1.5
+        receiver.body = gzip.compress(b'{"blob": "' + b"x" * 100_000 + b'"}')
+        receiver.content_encoding = "gzip"
+        bomb = await client.post(url, json={"arguments": ARGUMENTS}, headers=headers)
+        receiver.body, receiver.delay, receiver.content_encoding = b"{}", 1.5, None
         too_slow = await client.post(url, json={"arguments": ARGUMENTS}, headers=headers)
 
         assert (too_large.status_code, too_large.json()["code"]) == (
             502,
             "ACTION_RESPONSE_TOO_LARGE",
         )
+        # A small gzip body that expands past the limit is too large as well.
+        assert (bomb.status_code, bomb.json()["code"]) == (502, "ACTION_RESPONSE_TOO_LARGE")
         assert (too_slow.status_code, too_slow.json()["code"]) == (504, "ACTION_TIMEOUT")
 
     async def test_inactive_transfer_and_unknown_actions(
