@@ -80,6 +80,13 @@ class TestUpdateAgentCalling:
         assert taken.status_code == 422
         [message] = taken.json()["errors"]["phone_number_ids"]
         assert "+12125550104 already answers inbound calls for the agent 'First'" in message
+        created = await client.post(
+            "/api/v1/agents",
+            json={"name": "Third", "direction": "inbound", "phone_number_ids": [number]},
+            headers=headers,
+        )
+        assert created.status_code == 422
+        assert "already answers inbound calls" in created.json()["errors"]["phone_number_ids"][0]
         # Outbound agents may share it.
         shared = await client.put(
             f"/api/v1/agents/{second['id']}/calling",

@@ -47,8 +47,8 @@ async def check(
         for i in clean
         if direction is not None and found[i]["direction"] not in (direction, "both")
     ]
-    if direction == "inbound" and agent_id is not None:
-        for owner in await repository.inbound_owners(uow, clean, agent_id):
+    if direction == "inbound":  # agent_id None: an agent being created, which owns nothing yet
+        for owner in await repository.inbound_owners(uow, clean, agent_id or ""):
             problems.append(
                 f"The phone number {found[owner['phone_number_id']]['number']} already answers "
                 f"inbound calls for the agent {owner['agent_name']!r} ({owner['agent_id']}); "
