@@ -172,8 +172,8 @@ class TestCreateAction:
     async def test_unknown_integration_and_duplicate_inputs(
         self, client: httpx.AsyncClient, headers: Headers, agent: dict[str, Any]
     ) -> None:
-        body = webhook(URL, integration={"id": "fax-machine"},
-                       inputs=[{"name": "a"}, {"name": "a"}])  # fmt: skip
+        inputs = [{"name": "a"}, {"name": "a"}, {"name": "n", "type": "integer", "value": "x"}]
+        body = webhook(URL, integration={"id": "fax-machine"}, inputs=inputs)
         response = await client.post(
             f"/api/v1/agents/{agent['id']}/actions", json=body, headers=headers
         )
@@ -181,6 +181,7 @@ class TestCreateAction:
         assert response.json()["errors"] == {
             "integration.id": ["The selected integration id is invalid."],
             "inputs.1.name": ["The inputs.1.name field has a duplicate value."],
+            "inputs.2.value": ["The inputs.2.value field must be an integer."],
         }
 
     async def test_read_only_token_gets_the_documented_403s(

@@ -61,6 +61,23 @@ class ActionSecretsUnreadable(AppError):
     )
 
 
+_KINDS: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "array": (list,), "object": (dict,),
+}  # fmt: skip
+_WORDS = {
+    "string": "a string", "integer": "an integer", "number": "a number",
+    "boolean": "true or false", "array": "an array", "object": "an object",
+}  # fmt: skip
+
+
+def _is_a(value: Any, kind: str) -> bool:
+    """Whether a JSON value is of an input's type (true is not a number here)."""
+    if isinstance(value, bool) and kind in ("integer", "number"):
+        return False
+    return isinstance(value, _KINDS.get(kind, (str,)))
+
+
 def _valid_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
@@ -103,6 +120,10 @@ def _cross_field_errors(body: dict[str, Any], data: ActionCreate | None,
         errors["authorization_token"] = [
             "The authorization token must be user:password for the basic scheme."
         ]
+    for index, item in enumerate(data.inputs or [] if data is not None else []):
+        if item.value is not None and not _is_a(item.value, item.type.value):
+            attr = f"inputs.{index}.value"
+            errors[attr] = [f"The {attr} field must be {_WORDS[item.type.value]}."]
     if data is not None:
         for field, items in (
             ("inputs", [i.name for i in data.inputs or []]),
@@ -186,14 +207,6 @@ async def delete_action(uow: UnitOfWork, agent: Row, action_id: str) -> None:
 def _arguments_errors(inputs: list[dict[str, Any]], given: dict[str, Any]
                       ) -> tuple[dict[str, Any], dict[str, list[str]]]:  # fmt: skip
     """The arguments checked against the action's inputs, with its fixed values added."""
-    kinds = {
-        "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-        "array": (list,), "object": (dict,),
-    }  # fmt: skip
-    words = {
-        "string": "a string", "integer": "an integer", "number": "a number",
-        "boolean": "true or false", "array": "an array", "object": "an object",
-    }  # fmt: skip
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
     for item in inputs:
@@ -208,9 +221,8 @@ def _arguments_errors(inputs: list[dict[str, Any]], given: dict[str, Any]
                 errors[attr] = [f"The {attr} field is required."]
             continue
         kind = str(item.get("type") or "string")
-        wrong_bool = isinstance(value, bool) and kind in ("integer", "number")
-        if not isinstance(value, kinds.get(kind, (str,))) or wrong_bool:
-            errors[attr] = [f"The {attr} field must be {words.get(kind, 'a string')}."]
+        if not _is_a(value, kind):
+            errors[attr] = [f"The {attr} field must be {_WORDS.get(kind, 'a string')}."]
             continue
         out[name] = value
     return out, errors
