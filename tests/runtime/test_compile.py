@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cuecard.runtime import compile as compile_module
-from cuecard.runtime.compile import ActionTool, Format, compile_snapshot, escape_placeholders
+from cuecard.runtime.compile import Format, compile_snapshot, escape_placeholders
 from tests.runtime import pipecat_flow_config as pipecat
 
 
@@ -120,6 +120,17 @@ def flow_snapshot(nodes: list[dict[str, Any]], trainings: list[dict[str, Any]] |
     }
 
 
+def action(action_id: str, name: str, description: str) -> dict[str, Any]:
+    """An active action as a snapshot holds it (no secrets: never any)."""
+    return {
+        "id": action_id, "node_id": f"node-{action_id}", "name": name, "type": "webhook",
+        "description": description, "current_status": "active", "url": "https://example.com/x",
+        "input_schema": [
+            {"name": "day", "type": "string", "description": "The day", "required": True}
+        ],
+    }  # fmt: skip
+
+
 def pipecat_doc(snap: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(
         compile_snapshot(snap, **kwargs).render(Format.PIPECAT_FLOWS)
@@ -193,25 +204,33 @@ class TestCompiledFlows:
         ]
 
     def test_an_action_tool_plugs_into_its_node(self) -> None:
-        parameters = {"type": "object", "properties": {"day": {"type": "string"}}}
-        tool = ActionTool("book_meeting", "Books a meeting.", parameters)
         snap = flow_snapshot([
             {"id": "act", "type": "action", "action_id": "book", "next": "bye"},
             {"id": "bye", "type": "end"},
         ])  # fmt: skip
-        compiled = compile_snapshot(snap, action_tools={"book": tool})
+        snap["actions"] = [action("book", "Book meeting", "Books a meeting."),
+                           action("faq", "Look up", "Looks something up.")]  # fmt: skip
+        compiled = compile_snapshot(snap)
         doc = json.loads(compiled.render(Format.PIPECAT_FLOWS))
         assert doc["nodes"]["act"]["functions"] == [
             {"name": "book_meeting", "transition_to": "bye"}
         ]
+        # The action no node offers is everywhere: a global function of the bot's.
+        assert doc["global_functions"] == [{"name": "look_up"}]
         node = json.loads(compiled.render(Format.OPENAI_MESSAGES))["nodes"]["act"]
-        assert [t["function"]["name"] for t in node["tools"]] == ["book_meeting"]
-        assert node["tools"][0]["function"]["parameters"] == parameters
+        assert [t["function"]["name"] for t in node["tools"]] == ["book_meeting", "look_up"]
+        assert node["tools"][0]["function"]["parameters"] == {
+            "type": "object",
+            "properties": {"day": {"type": "string", "description": "The day"}},
+            "required": ["day"],
+        }
         assert node["transitions"] == {"book_meeting": "bye"}
-        other = ActionTool("book_meeting", "Books a call.", parameters)
-        assert compile_snapshot(snap, action_tools={"book": other}).config_hash != (
-            compiled.config_hash
-        )
+        # Found by the action's node_id too.
+        snap["flow"]["flow_config"]["nodes"][0]["action_id"] = "node-book"
+        by_node_id = json.loads(compile_snapshot(snap).render(Format.PIPECAT_FLOWS))
+        assert by_node_id["nodes"]["act"]["functions"] == doc["nodes"]["act"]["functions"]
+        snap["actions"][0]["description"] = "Books a call."
+        assert compile_snapshot(snap).config_hash != compiled.config_hash
 
     def test_node_trainings_are_in_their_node_role_only(self) -> None:
         snap = flow_snapshot(

@@ -15,6 +15,10 @@ SETTINGS = (
     "user_inactivity_timeout_seconds", "initial_idle_time_seconds",
     "initial_max_idle_check_count", "llm_temperature", "enable_recording", "direction",
     "who_speaks_first", "training_budget_tokens",
+    # Set by PUT .../voice and PATCH .../advanced-settings, frozen by publish like the rest.
+    "voice_template_id", "voice_name", "voice_provider", "voice_provider_voice_id",
+    "voice_quality_tier", "voice_stability", "voice_similarity", "ambient_background",
+    "ambient_volume", "enable_initial_message_cache",
 )  # fmt: skip
 COLUMNS = ", ".join(
     ("id", "environment_id", *SETTINGS, "current_status", "is_sandbox", "draft_revision",

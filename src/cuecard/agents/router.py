@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, status
 
@@ -8,7 +8,15 @@ from cuecard.agents import service
 from cuecard.agents.deps import ScopedAgent
 from cuecard.agents.schemas import Agent, AgentCreate, AgentListQuery, AgentUpdate, PublishState
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
+from cuecard.core.routing import (
+    UnitOfWorkRoute,
+    Uow,
+    body_doc,
+    json_body,
+    json_object,
+    query_doc,
+    query_params,
+)
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope, Page
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"], route_class=UnitOfWorkRoute)
@@ -16,9 +24,9 @@ router = APIRouter(prefix="/api/v1/agents", tags=["agents"], route_class=UnitOfW
 
 @router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=body_doc(AgentCreate))
 async def create_agent(
-    uow: Uow, caller: Writer, body: Annotated[AgentCreate, json_body(AgentCreate)]
+    uow: Uow, caller: Writer, body: Annotated[dict[str, Any], json_object()]
 ) -> MessageEnvelope[Agent]:
-    agent = await service.create_agent(uow, caller, body)
+    agent = await service.create_agent_from(uow, caller, body)
     return MessageEnvelope(message="Agent created successfully", data=agent)
 
 

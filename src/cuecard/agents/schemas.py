@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
+from cuecard.actions.schemas import Action
+from cuecard.calling import numbers
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input, PageNumber
 from cuecard.trainings.schemas import Training
@@ -75,19 +78,8 @@ class AgentSettings(Input):
 
 class AgentCreate(AgentSettings):
     name: str = Field(max_length=255)
-    phone_number_ids: list[str] = Field(default_factory=list)
-
-    @field_validator("phone_number_ids")
-    @classmethod
-    def _no_such_numbers(cls, value: list[str]) -> list[str]:
-        # Cuecard has no telephony: no phone number exists, so any id names a missing one.
-        if value:
-            raise PydanticCustomError(
-                "value_error",
-                "missing phone numbers",
-                {"message": "The selected phone number ids are invalid."},
-            )
-        return value
+    # Numbers of the caller's environment (`cuecard phone-numbers add`), checked by the service.
+    phone_number_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
 class AgentUpdate(Input):
@@ -126,6 +118,54 @@ class AgentListQuery(Input):
     per_page: int = Field(20, ge=1, le=100)
 
 
+class VoiceTemplateRef(BaseModel):
+    id: str
+    name: str
+
+
+class AgentVoice(BaseModel):
+    """The agent's `voice` object as documented (the id is the template's: Cuecard keeps no
+    separate voice record), then Cuecard's additions."""
+
+    id: str
+    name: str
+    label: str
+    stability: float | None
+    similarity_boost: float | None
+    ambient_background: str | None
+    template: VoiceTemplateRef
+    ambient_volume: float | None
+    quality_tier: str | None
+    provider: str | None
+    provider_voice_id: str | None
+
+
+class AgentPhoneNumber(BaseModel):
+    id: str
+    number: str
+    country_code: str | None
+    formatted_number: str
+    international_number: str
+    current_status: str = "active"
+    direction: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AgentPhoneNumber:
+        number = str(row["number"])
+        return cls(
+            id=row["id"],
+            number=number,
+            country_code=row["country_code"],
+            formatted_number=numbers.formatted(number),
+            international_number=numbers.international(number),
+            direction=row["direction"],
+        )
+
+
+class AdvancedSettings(BaseModel):
+    enable_initial_message_cache: bool
+
+
 class Agent(BaseModel):
     """The Agent object of reference §4.1, then the writable settings of §4.3."""
 
@@ -134,7 +174,7 @@ class Agent(BaseModel):
     label: str
     description: str | None
     language: str
-    voice: None = None
+    voice: AgentVoice | None = None
     initial_message: str | None
     interrupt_sensitivity: str
     conversation_speed: float
@@ -151,8 +191,8 @@ class Agent(BaseModel):
     # there are, and GET .../trainings?page= pages through them all.
     trainings: list[Training]
     trainings_count: int
-    actions: list[object] = Field(default_factory=list)
-    phone_numbers: list[object] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    phone_numbers: list[AgentPhoneNumber] = Field(default_factory=list)
     endpointing_sensitivity: str
     ivr_navigation_mode: str
     idle_time_seconds: int
@@ -166,6 +206,7 @@ class Agent(BaseModel):
     initial_max_idle_check_count: int
     training_budget_tokens: int
     published_version: int | None
+    advanced_settings: AdvancedSettings
 
 
 class PublishState(BaseModel):

@@ -6,19 +6,26 @@ import json
 import uuid
 from typing import Any
 
+from cuecard.actions import repository as actions_repository
+from cuecard.actions.schemas import Action
 from cuecard.agents import repository
 from cuecard.agents.schemas import (
     Agent,
     AgentCreate,
     AgentListQuery,
+    AgentPhoneNumber,
     AgentSettings,
     AgentStatus,
     AgentUpdate,
+    AgentVoice,
     PublishState,
 )
 from cuecard.auth.service import Caller
+from cuecard.calling import assign as calling
+from cuecard.calling import repository as calling_repository
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, NotFound, ValidationFailed
+from cuecard.core.validation import validate_with
 from cuecard.flows import repository as flows_repository
 from cuecard.runtime.compile import compile_snapshot
 from cuecard.trainings import repository as trainings_repository
@@ -52,20 +59,53 @@ async def scoped_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> Row:
     return row
 
 
-def _still_there(row: Row | None) -> Row:
+def still_there(row: Row | None) -> Row:
     """A write to an agent row found nothing: it was deleted after the request looked it up."""
     if row is None:
         raise AgentNotFound()
     return row
 
 
-def _is_ready(agent: Row, trainings: list[Row]) -> bool:
+def missing_to_publish(agent: Row, trainings: list[Row]) -> dict[str, list[str]]:
+    """What stops a publish, by field; empty when publish would succeed. `is_ready_to_publish`
+    and publish both ask this one function, so they always agree. A voice is not required: a
+    runtime may bring its own."""
     has_prompt = bool((agent["description"] or "").strip())
-    return has_prompt or any(t["current_status"] == TrainingStatus.ACTIVE for t in trainings)
+    if has_prompt or any(t["current_status"] == TrainingStatus.ACTIVE for t in trainings):
+        return {}
+    return {"agent": ["The agent needs a description or an active training to publish."]}
 
 
-def to_agent(row: Row, trainings: list[Row], *, count: int | None = None, ready: bool | None = None
-             ) -> Agent:  # fmt: skip
+def _is_ready(agent: Row, trainings: list[Row]) -> bool:
+    return not missing_to_publish(agent, trainings)
+
+
+def voice_of(row: Row) -> AgentVoice | None:
+    template_id = row.get("voice_template_id")
+    if not template_id:
+        return None
+    name = row.get("voice_name") or ""
+    return AgentVoice.model_validate(
+        {
+            "id": template_id,
+            "name": name,
+            "label": f"{name} Voice",
+            "stability": row.get("voice_stability"),
+            "similarity_boost": row.get("voice_similarity"),
+            "ambient_background": row.get("ambient_background"),
+            "template": {"id": template_id, "name": name},
+            "ambient_volume": row.get("ambient_volume"),
+            "quality_tier": row.get("voice_quality_tier"),
+            "provider": row.get("voice_provider"),
+            "provider_voice_id": row.get("voice_provider_voice_id"),
+        }
+    )
+
+
+def to_agent(
+    row: Row, trainings: list[Row], actions: list[Row] | None = None,
+    phone_numbers: list[Row] | None = None, *, count: int | None = None, ready: bool | None = None,
+) -> Agent:  # fmt: skip
     """The Agent object; `trainings` may be the first ones only, with `count` and `ready` then
     computed over all of them."""
     return Agent.model_validate(
@@ -74,31 +114,72 @@ def to_agent(row: Row, trainings: list[Row], *, count: int | None = None, ready:
             "is_ready_to_publish": _is_ready(row, trainings) if ready is None else ready,
             "trainings": [Training.model_validate(t) for t in trainings],
             "trainings_count": len(trainings) if count is None else count,
+            "voice": voice_of(row),
+            "actions": [Action.from_row(a) for a in actions or []],
+            "phone_numbers": [AgentPhoneNumber.from_row(p) for p in phone_numbers or []],
+            "advanced_settings": {
+                "enable_initial_message_cache": bool(row.get("enable_initial_message_cache"))
+            },
         }
     )
 
 
-async def _embedding(uow: UnitOfWork, row: Row, first: list[Row]) -> Agent:
+async def _embedding(
+    uow: UnitOfWork, row: Row, first: list[Row], actions: list[Row], phone_numbers: list[Row]
+) -> Agent:
     """The agent with `first`, its first EMBEDDED_TRAININGS + 1 trainings: one more than is
     embedded says whether the agent has more, and only then are they counted."""
     if len(first) <= EMBEDDED_TRAININGS:
-        return to_agent(row, first)
+        return to_agent(row, first, actions, phone_numbers)
     count = await trainings_repository.count(uow, row["id"])
     has_prompt = bool((row["description"] or "").strip())
     ready = has_prompt or await trainings_repository.has_active(uow, row["id"])
-    return to_agent(row, first[:EMBEDDED_TRAININGS], count=count, ready=ready)
+    return to_agent(
+        row, first[:EMBEDDED_TRAININGS], actions, phone_numbers, count=count, ready=ready
+    )
 
 
-async def agent_with_trainings(uow: UnitOfWork, row: Row) -> Agent:
-    """The Agent object, with the first EMBEDDED_TRAININGS trainings."""
-    first = await trainings_repository.for_agent(uow, row["id"], limit=EMBEDDED_TRAININGS + 1)
-    return await _embedding(uow, row, first)
+async def load_agent(uow: UnitOfWork, row: Row) -> Agent:
+    """The Agent object of a row: its first EMBEDDED_TRAININGS trainings, its actions and its
+    phone numbers."""
+    return await _embedding(
+        uow,
+        row,
+        await trainings_repository.for_agent(uow, row["id"], limit=EMBEDDED_TRAININGS + 1),
+        await actions_repository.for_agent(uow, row["id"]),
+        await calling_repository.for_agent(uow, row["id"]),
+    )
+
+
+async def create_agent_from(uow: UnitOfWork, caller: Caller, body: dict[str, Any]) -> Agent:
+    """Create Agent from a request body: the field errors and the phone numbers' problems are
+    reported together."""
+    errors: dict[str, list[str]] = {}
+    data = validate_with(AgentCreate, body, errors)
+    ids = body.get("phone_number_ids")
+    if "phone_number_ids" not in errors and isinstance(ids, list) and ids:
+        # With an invalid direction only the numbers' existence can be judged.
+        direction = data.direction if data else body.get("direction")
+        direction = direction if direction in ("inbound", "outbound") else None
+        _, problems = await calling.check(
+            uow, caller.environment_id, None, [str(i) for i in ids], direction
+        )
+        if problems:
+            errors["phone_number_ids"] = problems
+    if errors or data is None:
+        raise ValidationFailed(errors)
+    return await create_agent(uow, caller, data)
 
 
 async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Agent:
     now = utcnow()
     values: dict[str, Any] = data.model_dump(exclude={"phone_number_ids"})
     values["label"] = data.label or data.name
+    numbers, problems = await calling.check(
+        uow, caller.environment_id, None, data.phone_number_ids, data.direction
+    )
+    if problems:
+        raise ValidationFailed({"phone_number_ids": problems})
     row = await repository.insert(
         uow,
         {
@@ -113,7 +194,9 @@ async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Ag
             "updated_at": now,
         },
     )
-    return to_agent(row, [])
+    if numbers:
+        await calling.assign(uow, row["id"], numbers, data.direction)
+    return to_agent(row, [], [], await calling.numbers_of(uow, row["id"]))
 
 
 async def list_agents(
@@ -128,21 +211,41 @@ async def list_agents(
         limit=query.per_page,
         offset=(query.page - 1) * query.per_page,
     )
-    trainings = await trainings_repository.for_agents(
-        uow, [row["id"] for row in rows], per_agent=EMBEDDED_TRAININGS + 1
-    )
-    return [await _embedding(uow, row, trainings[row["id"]]) for row in rows], total
+    ids = [row["id"] for row in rows]
+    trainings = await trainings_repository.for_agents(uow, ids, per_agent=EMBEDDED_TRAININGS + 1)
+    actions = await actions_repository.for_agents(uow, ids)
+    phone_numbers = await calling_repository.for_agents(uow, ids)
+    return [
+        await _embedding(
+            uow, row, trainings[row["id"]], actions[row["id"]], phone_numbers[row["id"]]
+        )
+        for row in rows
+    ], total
 
 
 async def get_agent(uow: UnitOfWork, agent: Row) -> Agent:
-    return await agent_with_trainings(uow, agent)
+    return await load_agent(uow, agent)
 
 
 async def update_agent(uow: UnitOfWork, agent: Row, data: AgentUpdate) -> Agent:
     """Change settings. Like every change to an agent, it goes back to draft."""
     changes = data.model_dump(exclude_unset=True)
-    row = _still_there(await repository.update(uow, agent["id"], changes, utcnow()))
-    return await agent_with_trainings(uow, row)
+    row = still_there(await repository.update(uow, agent["id"], changes, utcnow()))
+    if "direction" in changes and changes["direction"] != agent["direction"]:
+        await _redirect_numbers(uow, row)
+    return await load_agent(uow, row)
+
+
+async def _redirect_numbers(uow: UnitOfWork, agent: Row) -> None:
+    """The agent changed direction: its numbers must carry the new one (and an inbound agent
+    claims them), or the change is refused like PUT .../calling would refuse it."""
+    current = [n["id"] for n in await calling.numbers_of(uow, agent["id"])]
+    numbers, problems = await calling.check(
+        uow, agent["environment_id"], agent["id"], current, agent["direction"]
+    )
+    if problems:
+        raise ValidationFailed({"direction": problems})
+    await calling.assign(uow, agent["id"], numbers, agent["direction"])
 
 
 async def mark_draft(uow: UnitOfWork, agent_id: str) -> Row:
@@ -151,7 +254,7 @@ async def mark_draft(uow: UnitOfWork, agent_id: str) -> Row:
     Call it before writing anything under the agent: it takes the agent row first (the lock
     order every write follows, publish included) and 404s if the agent was deleted meanwhile.
     """
-    return _still_there(await repository.update(uow, agent_id, {}, utcnow()))
+    return still_there(await repository.update(uow, agent_id, {}, utcnow()))
 
 
 async def delete_agent(uow: UnitOfWork, agent: Row) -> None:
@@ -171,9 +274,20 @@ _COERCE = {
 }
 
 
-def snapshot(agent: Row, trainings: list[Row], flow: Row | None) -> dict[str, Any]:
-    """What a version freezes: the settings, every training with its status, and the flow (the
-    current `agent_flows` row; snapshots from before flows have no "flow": llm_driven)."""
+_COERCE.update(
+    voice_stability=float, voice_similarity=float, ambient_volume=float,
+    enable_initial_message_cache=bool,
+)  # fmt: skip
+
+
+def snapshot(
+    agent: Row, trainings: list[Row], flow: Row | None, actions: list[Row] | None = None,
+    phone_numbers: list[Row] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """What a version freezes: the settings, every training and action with its status, the
+    numbers the agent answers, and the flow (the current `agent_flows` row; snapshots from
+    before flows have no "flow": llm_driven). Never a secret: actions carry header names, not
+    values."""
     settings = {name: agent[name] for name in ("id", *repository.SETTINGS)}
     for name, kind in _COERCE.items():
         if settings.get(name) is not None:
@@ -182,7 +296,23 @@ def snapshot(agent: Row, trainings: list[Row], flow: Row | None) -> dict[str, An
         "agent": settings,
         "trainings": [Training.model_validate(t).model_dump(mode="json") for t in trainings],
         "flow": flows_repository.snapshot_of(flow),
+        "actions": [Action.from_row(a).model_dump(mode="json") for a in actions or []],
+        "phone_numbers": [
+            {"id": p["id"], "number": p["number"], "direction": p["direction"]}
+            for p in phone_numbers or []
+        ],
     }
+
+
+async def live_snapshot(uow: UnitOfWork, agent: Row, trainings: list[Row]) -> dict[str, Any]:
+    """The snapshot of the agent as it is now (the draft)."""
+    return snapshot(
+        agent,
+        trainings,
+        await flows_repository.current(uow, agent["id"]),
+        await actions_repository.for_agent(uow, agent["id"]),
+        await calling_repository.for_agent(uow, agent["id"]),
+    )
 
 
 def canonical_json(value: Any) -> str:
@@ -200,14 +330,12 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
     now = utcnow()
     # Take the agent row first: a training write racing with us waits, and the trainings read
     # below are the ones the version really has.
-    row = _still_there(await repository.set_published(uow, agent["id"], now))
+    row = still_there(await repository.set_published(uow, agent["id"], now))
     trainings = await trainings_repository.for_agent(uow, row["id"])
-    if not _is_ready(row, trainings):
-        raise ValidationFailed(
-            {"agent": ["The agent needs a description or an active training to publish."]},
-            message="The agent is not ready to publish.",
-        )
-    frozen_snapshot = snapshot(row, trainings, await flows_repository.current(uow, row["id"]))
+    missing = missing_to_publish(row, trainings)
+    if missing:
+        raise ValidationFailed(missing, message="The agent is not ready to publish.")
+    frozen_snapshot = await live_snapshot(uow, row, trainings)
     frozen = canonical_json(frozen_snapshot)
     await repository.insert_version(
         uow,
@@ -236,7 +364,7 @@ async def _flow_changed(uow: UnitOfWork, agent: Row) -> bool:
 async def unpublish_agent(uow: UnitOfWork, agent: Row) -> PublishState:
     row = agent
     if row["current_status"] == AgentStatus.PUBLISHED:
-        row = _still_there(await repository.set_unpublished(uow, row["id"], utcnow()))
+        row = still_there(await repository.set_unpublished(uow, row["id"], utcnow()))
     return _publish_state(row, await trainings_repository.for_agent(uow, row["id"]))
 
 

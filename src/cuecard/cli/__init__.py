@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import typer
 
-from cuecard.cli import agents, environments, server, tokens, trainings
+from cuecard.cli import (
+    agents,
+    config_commands,
+    environments,
+    phone_numbers,
+    server,
+    tokens,
+    trainings,
+)
 from cuecard.cli._common import ADMIN_PANEL, CLIENT_PANEL
 
 app = typer.Typer(
@@ -28,9 +36,11 @@ app.command(rich_help_panel=ADMIN_PANEL)(server.init)
 app.command(rich_help_panel=ADMIN_PANEL)(server.serve)
 app.add_typer(environments.app, name="environments", rich_help_panel=ADMIN_PANEL)
 app.add_typer(tokens.app, name="tokens", rich_help_panel=ADMIN_PANEL)
+phone_numbers.register(app)
 
 app.add_typer(agents.app, name="agents", rich_help_panel=CLIENT_PANEL)
 app.add_typer(trainings.app, name="trainings", rich_help_panel=CLIENT_PANEL)
+config_commands.register(app)
 
 
 def main() -> None:

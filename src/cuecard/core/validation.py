@@ -67,6 +67,17 @@ def validate(model: type[M], data: Any, context: dict[str, Any] | None = None) -
         raise ValidationFailed(laravel_errors(exc.errors(), model)) from None
 
 
+def validate_with(model: type[M], data: dict[str, Any], errors: dict[str, list[str]]) -> M | None:
+    """Validate like `validate`, but add the field errors to `errors` instead of raising, so a
+    service can add the errors of rules that cross fields and report them all at once."""
+    try:
+        return validate(model, data)
+    except ValidationFailed as exc:
+        for field, messages in (exc.errors or {}).items():
+            errors.setdefault(field, []).extend(messages)
+        return None
+
+
 def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
@@ -101,6 +112,10 @@ def _message(field: str, error: Any, model: type[BaseModel] | None) -> str:
         return f"The {attr} field must be a string."
     if kind == "string_too_long":
         return f"The {attr} field must not be greater than {ctx['max_length']} characters."
+    if kind == "string_pattern_mismatch":
+        return f"The {attr} field format is invalid."
+    if kind == "too_long" and "max_length" in ctx:
+        return f"The {attr} field must not have more than {ctx['max_length']} items."
     if kind == "string_too_short":
         return f"The {attr} field must be at least {ctx['min_length']} characters."
     if kind in ("literal_error", "enum"):
@@ -130,6 +145,8 @@ def _range_message(
         return f"The {attr} must be between {bounds['ge']} and {bounds['le']}."
     if "gt" in bounds and "lt" in bounds:
         return f"The {attr} must be greater than {bounds['gt']} and less than {bounds['lt']}."
+    if "ge" in bounds and "lt" in bounds:
+        return f"The {attr} must be at least {bounds['ge']} and less than {bounds['lt']}."
     limit = next(iter(ctx.values()), "")
     words = {
         "greater_than_equal": "at least",

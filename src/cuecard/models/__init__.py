@@ -1,11 +1,24 @@
 """All tables, imported once so Alembic sees the whole schema."""
 
+from cuecard.models.action import Action
 from cuecard.models.agent import Agent
 from cuecard.models.agent_flow import AgentFlow
 from cuecard.models.agent_version import AgentVersion
 from cuecard.models.api_token import ApiToken
 from cuecard.models.base import Base
 from cuecard.models.environment import Environment
+from cuecard.models.phone_number import AgentPhoneNumber, PhoneNumber
 from cuecard.models.training import Training
 
-__all__ = ["Agent", "AgentFlow", "AgentVersion", "ApiToken", "Base", "Environment", "Training"]
+__all__ = [
+    "Action",
+    "Agent",
+    "AgentFlow",
+    "AgentPhoneNumber",
+    "AgentVersion",
+    "ApiToken",
+    "Base",
+    "Environment",
+    "PhoneNumber",
+    "Training",
+]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cuecard.models.base import Base, Id, Timestamps
@@ -43,3 +43,16 @@ class Agent(Timestamps, Base):
     draft_revision: Mapped[int] = mapped_column(Integer)
     # The newest published version number (versions only grow), None until the first publish.
     published_version: Mapped[int | None] = mapped_column(Integer)
+    # Voice (PUT .../voice): the template chosen, frozen with what a runtime needs from it, so an
+    # operator editing the catalog later never changes a published agent's voice.
+    voice_template_id: Mapped[str | None] = mapped_column(String(255))
+    voice_name: Mapped[str | None] = mapped_column(String(255))
+    voice_provider: Mapped[str | None] = mapped_column(String(255))
+    voice_provider_voice_id: Mapped[str | None] = mapped_column(String(255))
+    voice_quality_tier: Mapped[str | None] = mapped_column(String(16))
+    voice_stability: Mapped[float | None] = mapped_column(Float)
+    voice_similarity: Mapped[float | None] = mapped_column(Float)
+    ambient_background: Mapped[str | None] = mapped_column(String(255))
+    ambient_volume: Mapped[float | None] = mapped_column(Float)
+    # Advanced settings (PATCH .../advanced-settings).
+    enable_initial_message_cache: Mapped[bool] = mapped_column(Boolean, server_default=false())

@@ -22,8 +22,9 @@ What reaches the model. A training's `node_id` is its identity (the upsert key),
 The flow (`flow_config` of a `flow_driven` agent, already validated by `flows.service`) becomes a
 graph every format carries (`FlowGraph`): per node its role (the global prompt plus the node's
 trainings), its task, what it says, and its transitions as named functions. An agent without a
-flow compiles to one node, `start`. Action nodes take their tool from `action_tools` (see
-`compile_snapshot`); without one, the node is compiled from its task and transitions only.
+flow compiles to one node, `start`. An action node offers the tool of the active action it names
+(`runtime.agent_config.tools`); without one, the node is compiled from its task and transitions
+only. Active actions no node offers are tools of every node.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from cuecard.runtime import agent_config
 from cuecard.runtime.tokens import ENCODING, ESTIMATE_NOTE, count_tokens
 
 # Part of every config_hash: bump it when the same snapshot should compile to different output.
@@ -119,10 +121,10 @@ _NOT_NAME = re.compile(r"[^A-Za-z0-9]+")
 class ActionTool:
     """The tool an `action` node offers the LLM: the place where agent actions plug in.
 
-    `compile_snapshot(..., action_tools={action_id: ActionTool(...)})`: an action node whose
-    `action_id` has an entry offers this tool (a pipecat direct function of that name the bot
-    supplies, an OpenAI tool with these parameters), and moving on after it is the tool's
-    transition. Without an entry the node is compiled from its task and transitions only.
+    An action node whose `action_id` names an active action (by id or node_id) offers this tool
+    (a pipecat direct function of that name the bot supplies, an OpenAI tool with these
+    parameters), and moving on after it is the tool's transition. Without one the node is
+    compiled from its task and transitions only.
     """
 
     name: str
@@ -169,6 +171,8 @@ class FlowGraph:
     nodes: dict[str, GraphNode]
     global_transitions: list[Transition]
     global_functions: list[GlobalFunction]
+    # Active actions that no `action` node offers: tools of every node.
+    global_actions: list[ActionTool] = field(default_factory=list)
 
 
 def _function_name(prefix: str, value: str, taken: set[str]) -> str:
@@ -431,6 +435,7 @@ class Compiled:
             tools += [tool(t.function, t.description, empty) for t in node.transitions]
         tools += [tool(t.function, t.description, empty) for t in self.graph.global_transitions]
         tools += [tool(f.name, f.description, empty) for f in self.graph.global_functions]
+        tools += [tool(a.name, a.description, a.parameters) for a in self.graph.global_actions]
         return tools
 
     def _transitions(self, node: GraphNode) -> dict[str, str | None]:
@@ -470,6 +475,8 @@ class Compiled:
                 "mode": self.mode.value,
                 "endpoint": self.native["budget"]["retrieve_endpoint"],
             },
+            # How to run each action tool (by tool name).
+            "actions": self.native["actions"],
         }
 
     def _pipecat_flows(self) -> dict[str, Any]:
@@ -518,6 +525,8 @@ class Compiled:
         document: dict[str, Any] = {"initial_node": graph.initial_node, "nodes": nodes}
         globals_ = [function(t) for t in graph.global_transitions]
         globals_ += [{"name": f.name} for f in graph.global_functions]
+        # Actions no action node offers are global: direct functions the bot supplies by name.
+        globals_ += [{"name": a.name} for a in graph.global_actions]
         if globals_:
             document["global_functions"] = globals_
         return document
@@ -545,16 +554,16 @@ def flow_of(snapshot: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def compile_snapshot(
-    snapshot: Mapping[str, Any], action_tools: Mapping[str, ActionTool] | None = None
-) -> Compiled:
-    """Compile a snapshot (`{"agent": {...}, "trainings": [...], "flow": {...}}`).
+def compile_snapshot(snapshot: Mapping[str, Any]) -> Compiled:
+    """Compile a snapshot (`{"agent": {...}, "trainings": [...], "flow": {...}, "actions": [...]}`).
 
-    `action_tools` maps an action node's `action_id` to the tool it offers (see `ActionTool`).
+    An `action` node offers the active action its `action_id` names (by the action's id or its
+    node_id); every other active action is a tool of every node.
     """
     agent: Mapping[str, Any] = snapshot["agent"]
     agent_id = str(agent["id"])
     settings = {name: agent.get(name) for name in RUNTIME_SETTINGS}
+    settings.update(agent_config.runtime_settings(agent))
     budget_tokens = int(agent.get("training_budget_tokens") or DEFAULT_BUDGET_TOKENS)
     flow_config = flow_of(snapshot)
     flow_nodes = {str(n["id"]) for n in flow_config["nodes"]} if flow_config else set()
@@ -589,10 +598,20 @@ def compile_snapshot(
     description = (agent.get("description") or "").strip()
     parts = ([description] if description else []) + [b.text for b in system_blocks]
     system_prompt = "\n\n".join(parts)
+    tools = agent_config.tools(agent_id, snapshot.get("actions") or [])
+    action_tools: dict[str, ActionTool] = {}
+    for t in tools:
+        tool = ActionTool(t.name, t.description, t.parameters)
+        action_tools[t.node_id] = action_tools[str(t.run["action_id"])] = tool
     graph = (
-        _build_graph(flow_config, system_prompt, nodes, action_tools or {})
+        _build_graph(flow_config, system_prompt, nodes, action_tools)
         if flow_config
         else _start_graph(system_prompt, settings)
+    )
+    placed = {n.action_tool.name for n in graph.nodes.values() if n.action_tool is not None}
+    graph = replace(
+        graph,
+        global_actions=[action_tools[t.node_id] for t in tools if t.name not in placed],
     )
     node_tokens = {node_id: sum(b.tokens for b in node) for node_id, node in nodes.items()}
     system_tokens = count_tokens(system_prompt)
@@ -635,6 +654,7 @@ def compile_snapshot(
             "retrieve_endpoint": retrieve_path(agent_id) if mode is BudgetMode.RETRIEVE else None,
         },
         "warnings": _warnings(blocks, system_prompt, nodes, mode, budget_tokens, system_blocks),
+        **agent_config.content(snapshot),
     }
     config_hash = hashlib.sha256(
         canonical_json({"compiler": COMPILER_VERSION, **content}).encode()

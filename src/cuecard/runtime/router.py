@@ -34,7 +34,7 @@ def _etag_matches(if_none_match: str | None, config_hash: str) -> bool:
     return False
 
 
-_CONFIG_RESPONSES: dict[int | str, dict[str, Any]] = {
+CONFIG_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The compiled config, as the document itself (no envelope), so a "
         "runtime can load it directly. Headers: ETag (= config_hash), X-Cuecard-Version, "
@@ -47,7 +47,7 @@ _CONFIG_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "/runtime-config",
-    responses=_CONFIG_RESPONSES,
+    responses=CONFIG_RESPONSES,
     response_class=Response,
     openapi_extra=query_doc(RuntimeConfigQuery),
 )
@@ -60,6 +60,12 @@ async def get_runtime_config(
     cache: RuntimeCache,
 ) -> Response:
     config = await service.runtime_config(uow, cache, agent, query.version, query.format)
+    return config_response(request, config)
+
+
+def config_response(request: Request, config: service.RuntimeConfig) -> Response:
+    """A compiled config as the runtime-config endpoints answer it: the document, its ETag and
+    the X-Cuecard-* headers, or 304 when If-None-Match names it."""
     resolved = config.resolved
     headers = {
         "ETag": f'"{resolved.compiled.config_hash}"',

@@ -11,11 +11,10 @@ import json
 from dataclasses import dataclass
 
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.service import AgentNotFound, snapshot
+from cuecard.agents.service import AgentNotFound, live_snapshot
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.core.errors import AppError, Conflict, NotFound, ServiceUnavailable
-from cuecard.flows import repository as flows_repository
 from cuecard.runtime import llm
 from cuecard.runtime.cache import CompiledCache, draft_key, version_key
 from cuecard.runtime.compile import BudgetMode, Compiled, Format, compile_snapshot
@@ -111,7 +110,7 @@ async def _draft(uow: UnitOfWork, cache: CompiledCache, agent: Row) -> Resolved:
         if compiled is not None:
             return Resolved(compiled, "draft", row["draft_revision"], cache_hit=True)
         trainings = await trainings_repository.for_agent(uow, row["id"])
-        flow = await flows_repository.current(uow, row["id"])
+        frozen = await live_snapshot(uow, row, trainings)
         # The trainings and flow belong to this revision only if no write committed since the
         # agent row was read (every write, a flow save too, bumps the revision): otherwise read
         # again, so the cache never files one revision's trainings under another's key.
@@ -119,11 +118,11 @@ async def _draft(uow: UnitOfWork, cache: CompiledCache, agent: Row) -> Resolved:
         if latest is None:
             raise AgentNotFound()
         if latest["draft_revision"] == row["draft_revision"]:
-            compiled = compile_snapshot(snapshot(row, trainings, flow))
+            compiled = compile_snapshot(frozen)
             cache.put(key, compiled)
             return Resolved(compiled, "draft", row["draft_revision"], cache_hit=False)
         row = latest
-    compiled = compile_snapshot(snapshot(row, trainings, flow))
+    compiled = compile_snapshot(await live_snapshot(uow, row, trainings))
     return Resolved(compiled, "draft", row["draft_revision"], cache_hit=False)
 
 

@@ -60,6 +60,25 @@ class RestoreResult(BaseModel):
         description="Of those, the ones whose node_id the version gives to its own training: "
         "their node_id is cleared so the restored training can have it."
     )
+    restored_action_ids: list[str] = Field(
+        default_factory=list,
+        description="Actions of the version put back (re-created with their original id if "
+        "deleted since; a re-created action has no stored credentials).",
+    )
+    deactivated_action_ids: list[str] = Field(
+        default_factory=list, description="Actions the version does not have: set inactive."
+    )
+    deleted_action_ids: list[str] = Field(
+        default_factory=list,
+        description="Actions the version lacks whose node_id it gives to its own action.",
+    )
+    phone_number_ids: list[str] = Field(
+        default_factory=list, description="The numbers assigned again."
+    )
+    skipped_phone_number_ids: list[str] = Field(
+        default_factory=list,
+        description="Numbers of the version that are gone or now answer for another agent.",
+    )
 
 
 class DiffSide(BaseModel):
@@ -92,6 +111,27 @@ class TrainingsDiff(BaseModel):
     changed: list[TrainingChange]
 
 
+class ActionRef(BaseModel):
+    id: str
+    node_id: str
+    name: str
+
+
+class ActionChange(ActionRef):
+    fields: list[str]
+
+
+class ActionsDiff(BaseModel):
+    added: list[ActionRef] = Field(default_factory=list)
+    removed: list[ActionRef] = Field(default_factory=list)
+    changed: list[ActionChange] = Field(default_factory=list)
+
+
+class PhoneNumbersDiff(BaseModel):
+    added: list[str] = Field(default_factory=list, description="Numbers (E.164).")
+    removed: list[str] = Field(default_factory=list)
+
+
 class TokenDelta(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 
@@ -119,4 +159,6 @@ class Diff(BaseModel):
     settings: list[SettingChange]
     trainings: TrainingsDiff
     flow: FlowDiff
+    actions: ActionsDiff = Field(default_factory=ActionsDiff)
+    phone_numbers: PhoneNumbersDiff = Field(default_factory=PhoneNumbersDiff)
     tokens: TokenDelta = Field(description="Compiled prompt tokens (system + nodes), cl100k.")

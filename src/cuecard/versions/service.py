@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.service import AgentNotFound, agent_with_trainings
+from cuecard.agents.service import AgentNotFound, load_agent
 from cuecard.core.db import Row, UnitOfWork, utcnow
 from cuecard.flows import repository as flows_repository
 from cuecard.flows.schemas import ConversationMode
@@ -17,6 +17,12 @@ from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.service import VersionNotFound, resolve
 from cuecard.trainings import repository as trainings_repository
 from cuecard.versions import repository
+from cuecard.versions.agent_config import (
+    diff_actions,
+    diff_numbers,
+    restore_actions,
+    restore_numbers,
+)
 from cuecard.versions.schemas import (
     Diff,
     DiffSide,
@@ -151,10 +157,19 @@ async def restore_version(uow: UnitOfWork, agent: Row, version_path: str) -> Res
     if flow_restored:
         mode = ConversationMode(wanted_flow["conversation_mode"])
         await save_flow(uow, agent["id"], mode, wanted_flow["flow_config"])
+    restored_actions, deactivated_actions, deleted_actions = await restore_actions(
+        uow, row, version
+    )
+    numbers, skipped_numbers = await restore_numbers(uow, row, version)
     return RestoreResult(
         restored_version=number,
         flow_restored=flow_restored,
-        agent=await agent_with_trainings(uow, row),
+        agent=await load_agent(uow, row),
+        restored_action_ids=restored_actions,
+        deactivated_action_ids=deactivated_actions,
+        deleted_action_ids=deleted_actions,
+        phone_number_ids=numbers,
+        skipped_phone_number_ids=skipped_numbers,
         recreated_training_ids=[t["id"] for t in back if t["id"] not in current],
         updated_training_ids=[t["id"] for t in back if t["id"] in current],
         deactivated_training_ids=deactivated,
@@ -220,16 +235,23 @@ async def diff(
         changed=changed,
     )
     flow = _flow_diff(_flow(dict(a.compiled.snapshot)), _flow(dict(b.compiled.snapshot)))
+    actions = diff_actions(a.compiled.snapshot, b.compiled.snapshot)
+    phone_numbers = diff_numbers(a.compiled.snapshot, b.compiled.snapshot)
     old_tokens, new_tokens = a.compiled.total_tokens, b.compiled.total_tokens
     return Diff(
         from_=DiffSide(version=a.version, config_hash=a.compiled.config_hash,
                        draft_revision=a.draft_revision),
         to=DiffSide(version=b.version, config_hash=b.compiled.config_hash,
                     draft_revision=b.draft_revision),
-        has_changes=bool(settings or trainings.added or trainings.removed or changed
-                         or flow.changed),
+        has_changes=bool(
+            settings or trainings.added or trainings.removed or changed or flow.changed
+            or actions.added or actions.removed or actions.changed or phone_numbers.added
+            or phone_numbers.removed
+        ),
         settings=settings,
         trainings=trainings,
         flow=flow,
+        actions=actions,
+        phone_numbers=phone_numbers,
         tokens=TokenDelta(from_=old_tokens, to=new_tokens, delta=new_tokens - old_tokens),
     )  # fmt: skip

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+
+from cuecard.actions import service
+from cuecard.actions.integrations import INTEGRATIONS
+from cuecard.actions.schemas import (
+    Action,
+    ActionCreate,
+    ActionIntegration,
+    InvokeRequest,
+    InvokeResult,
+)
+from cuecard.agents.deps import ScopedAgent
+from cuecard.auth.deps import Reader, require_write
+from cuecard.auth.service import Caller
+from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_object
+from cuecard.core.schemas import Envelope, Message, MessageEnvelope
+from cuecard.runtime.deps import AppSettings
+
+router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=UnitOfWorkRoute)
+
+ActionCreator = Annotated[
+    Caller, require_write("You are not authorized to create actions for this agent.")
+]
+ActionDeleter = Annotated[
+    Caller, require_write("You are not authorized to delete actions for this agent.")
+]
+
+
+@router.get("/agents/{agent_id}/actions")
+async def list_actions(uow: Uow, caller: Reader, agent: ScopedAgent) -> Envelope[list[Action]]:
+    return Envelope(data=await service.list_actions(uow, agent))
+
+
+@router.post("/agents/{agent_id}/actions", openapi_extra=body_doc(ActionCreate))
+async def create_action(
+    request: Request,
+    uow: Uow,
+    caller: ActionCreator,
+    agent: ScopedAgent,
+    body: Annotated[dict[str, Any], json_object()],
+) -> MessageEnvelope[Action]:
+    action, created = await service.upsert_action(uow, request.app.state.secret_key, agent, body)
+    verb = "created" if created else "updated"
+    return MessageEnvelope(message=f"Agent action {verb} successfully", data=action)
+
+
+@router.delete("/agents/{agent_id}/actions/{action_id}")
+async def delete_action(
+    uow: Uow, caller: ActionDeleter, agent: ScopedAgent, action_id: str
+) -> Message:
+    await service.delete_action(uow, agent, action_id)
+    return Message(message="Agent action deleted successfully")
+
+
+@router.get("/action-integrations")
+async def list_action_integrations(caller: Reader) -> Envelope[list[ActionIntegration]]:
+    return Envelope(data=list(INTEGRATIONS))
+
+
+@router.post(
+    "/agents/{agent_id}/runtime/actions/{action_id}/invoke",
+    tags=["runtime"],
+    openapi_extra=body_doc(InvokeRequest),
+)
+async def invoke_action(
+    request: Request,
+    uow: Uow,
+    caller: Reader,
+    agent: ScopedAgent,
+    action_id: str,
+    settings: AppSettings,
+    body: Annotated[dict[str, Any], json_object()],
+) -> Envelope[InvokeResult]:
+    """Run a webhook action for a runtime: the LLM's `arguments`, Cuecard's stored credentials."""
+    result = await service.invoke_action(
+        uow, settings, request.app.state.secret_key, agent, action_id, body
+    )
+    return Envelope(data=result)
