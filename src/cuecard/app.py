@@ -9,12 +9,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from cuecard import __version__
+from cuecard.agent_tests.router import router as agent_tests_router
 from cuecard.agents.router import router as agents_router
 from cuecard.auth.service import TokenCache
 from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import install_error_handlers
 from cuecard.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from cuecard.lint.router import router as lint_router
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.router import router as runtime_router
 from cuecard.trainings.router import router as trainings_router
@@ -59,4 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trainings_router)
     app.include_router(runtime_router)
     app.include_router(versions_router)
+    app.include_router(lint_router)
+    app.include_router(agent_tests_router)
     return app

@@ -36,14 +36,18 @@ async def _agent(
     return agent
 
 
-async def _subjects(client: httpx.AsyncClient, headers: Headers, agent_id: str, text: str
-                    ) -> list[str]:  # fmt: skip
+async def _subjects(
+    client: httpx.AsyncClient, headers: Headers, agent_id: str, text: str
+) -> list[str]:
     response = await client.post(
         f"/api/v1/agents/{agent_id}/runtime/retrieve",
-        json={"version": "draft", "messages": [{"role": "user", "content": text}],
-              "budget_tokens": 10_000},
+        json={
+            "version": "draft",
+            "messages": [{"role": "user", "content": text}],
+            "budget_tokens": 10_000,
+        },
         headers=headers,
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.text
     return [d["subject"] for d in response.json()["documents"]]
 
@@ -81,8 +85,11 @@ class TestHybridRanking:
         self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
     ) -> None:
         agent = await _agent(client, headers, create_agent, "en-US")
-        body = {"version": "draft", "budget_tokens": 10_000,
-                "messages": [{"role": "user", "content": "can I send this back for cash"}]}  # fmt: skip
+        body = {
+            "version": "draft",
+            "budget_tokens": 10_000,
+            "messages": [{"role": "user", "content": "can I send this back for cash"}],
+        }
         path = f"/api/v1/agents/{agent['id']}/runtime/retrieve"
         first = (await client.post(path, json=body, headers=headers)).json()["documents"]
         second = (await client.post(path, json=body, headers=headers)).json()["documents"]
@@ -93,12 +100,19 @@ def _snapshot(trainings: list[tuple[str, str]], language: str = "en-US") -> dict
     return {
         "agent": {"id": "a", "language": language, "training_budget_tokens": 1},
         "trainings": [
-            {"id": f"t{i}", "node_id": None, "subject": subject, "instructions": text,
-             "current_status": "active", "position": i, "pinned": False,
-             "created_at": "2026-01-01T00:00:00.000000Z"}
+            {
+                "id": f"t{i}",
+                "node_id": None,
+                "subject": subject,
+                "instructions": text,
+                "current_status": "active",
+                "position": i,
+                "pinned": False,
+                "created_at": "2026-01-01T00:00:00.000000Z",
+            }
             for i, (subject, text) in enumerate(trainings)
         ],
-    }  # fmt: skip
+    }
 
 
 class TestFusion:
@@ -126,10 +140,14 @@ class TestFusion:
 
     def test_lexical_evidence_breaks_a_semantic_tie(self) -> None:
         # Two trainings with the same meaning; the caller uses the second one's exact words.
-        compiled = compile_snapshot(_snapshot([
-            ("Opening times", "We open at nine and close at six."),
-            ("Opening times", "Our shop opens 9 to 6, Zaterdag included."),
-        ]))  # fmt: skip
+        compiled = compile_snapshot(
+            _snapshot(
+                [
+                    ("Opening times", "We open at nine and close at six."),
+                    ("Opening times", "Our shop opens 9 to 6, Zaterdag included."),
+                ]
+            )
+        )
         found = retrieve(compiled, [Turn("user", "are you open Zaterdag")], budget_tokens=10_000)
         assert found.documents[0].block.training_id == "t1"
 
@@ -156,9 +174,11 @@ class TestFusion:
         small = compile_snapshot(_snapshot([("Small", "One training only.")]))
         await retrieval.prepare_index(small)
         assert threads == []  # small: built inline on first retrieve, not here
-        big = compile_snapshot(_snapshot(
-            [(f"Topic {i}", f"Instructions number {i} about thing {i * 7}.") for i in range(40)]
-        ))  # fmt: skip
+        big = compile_snapshot(
+            _snapshot(
+                [(f"Topic {i}", f"Instructions number {i} about thing {i * 7}.") for i in range(40)]
+            )
+        )
         await retrieval.prepare_index(big)
         assert len(threads) == 1 and threads[0] != "MainThread"
         assert retrieval.has_index(big)

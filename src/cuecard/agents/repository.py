@@ -14,7 +14,8 @@ SETTINGS = (
     "max_idle_check_count", "max_call_duration_seconds", "say_goodbye_on_max_duration",
     "user_inactivity_timeout_seconds", "initial_idle_time_seconds",
     "initial_max_idle_check_count", "llm_temperature", "enable_recording", "direction",
-    "who_speaks_first", "training_budget_tokens",
+    "who_speaks_first", "training_budget_tokens", "publish_requires_clean_lint",
+    "publish_requires_passing_tests",
 )  # fmt: skip
 COLUMNS = ", ".join(
     ("id", "environment_id", *SETTINGS, "current_status", "is_sandbox", "draft_revision",

