@@ -30,10 +30,9 @@ class Expectations(Input):
     reply: ReplyExpectation | None = None
 
 
-class AgentTestDefinition(Input):
-    """What a test file holds and what the API stores (the name is the upsert key)."""
+class AgentTestUpsert(Input):
+    """A test as the API stores it under its name (PUT .../tests/{name})."""
 
-    name: str = Field(max_length=255)
     node_id: str | None = Field(None, max_length=255)
     conversation: list[ConversationTurn] = Field(min_length=1, max_length=50)
     expect: Expectations = Field(default_factory=Expectations)
@@ -46,10 +45,10 @@ class AgentTestDefinition(Input):
         return value
 
 
-class AgentTestUpsert(Input):
-    node_id: str | None = Field(None, max_length=255)
-    conversation: list[ConversationTurn] = Field(min_length=1, max_length=50)
-    expect: Expectations = Field(default_factory=Expectations)
+class AgentTestDefinition(AgentTestUpsert):
+    """What a test file holds and what a run takes: the test with its name."""
+
+    name: str = Field(max_length=255)
 
 
 class AgentTest(BaseModel):

@@ -8,7 +8,7 @@ near-duplicates carry their similarity. `error` findings are the ones an agent's
 | code | severity | fires when |
 |---|---|---|
 | DUPLICATE_TRAINING | error | two trainings have the same instructions (case, spacing aside) |
-| NEAR_DUPLICATE_TRAINING | warning | two trainings say nearly the same (similarity >= 0.9) |
+| NEAR_DUPLICATE_TRAINING | warning | two trainings say nearly the same (similarity >= 0.8) |
 | CONFLICTING_VALUES | error | related trainings give other numbers for a unit (30 vs 60 days) |
 | UNFILLED_PLACEHOLDER | error | `{{name}}` in a training: nothing fills it, the model reads it |
 | TRAINING_OVER_BUDGET | error | one training alone needs more tokens than the agent's budget |
@@ -68,7 +68,7 @@ SEVERITY = {
     Code.UNTESTED_RETRIEVAL_TRAINING: Severity.WARNING,
 }
 
-NEAR_DUPLICATE = {"dense": 0.9, "terms": 0.8}
+NEAR_DUPLICATE = {"dense": 0.8, "terms": 0.8}
 # Trainings this similar (or with the same subject) are about one topic: their numbers must agree.
 RELATED = {"dense": 0.7, "terms": 0.5}
 ONE_LINE_WORDS = 8
@@ -152,8 +152,9 @@ def amounts(text: str) -> dict[str, set[float]]:
     """Numbers with a unit, by unit: "30 days", "15%", "€ 20", "4.95 euros"."""
     found: dict[str, set[float]] = {}
     for match in _AMOUNT.finditer(text):
-        unit_word = (match.group("after") or match.group("before") or "").lower()
-        unit = _UNITS.get(unit_word)
+        unit = _UNITS.get((match.group("after") or "").lower()) or _UNITS.get(
+            match.group("before") or ""
+        )
         if unit is None:
             continue
         found.setdefault(unit, set()).add(float(match.group("number").replace(",", ".")))
