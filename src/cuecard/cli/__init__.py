@@ -8,10 +8,11 @@ Two kinds of commands, shown apart in `cuecard --help`:
 
 from __future__ import annotations
 
-from cuecard.cli import remote
+from cuecard.cli import checks, remote
 from cuecard.cli.admin import app
 
 remote.register(app)
+checks.register()
 
 
 def main() -> None:

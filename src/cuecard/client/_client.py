@@ -398,6 +398,19 @@ class Runtime:
         request = {"messages": [dict(m) for m in messages], "version": version, "node_id": node_id}
         return self._send(ep.test_conversation(agent_id, request))
 
+    def test_run(
+        self,
+        agent_id: str,
+        *,
+        version: Version = "draft",
+        tests: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Run the agent's tests (the stored ones, or `tests`); see docs/testing-trainings.md."""
+        return self._send(ep.test_run(agent_id, {"version": version, "tests": tests}))
+
+    def lint(self, agent_id: str, *, version: Version = "draft") -> dict[str, Any]:
+        return self._send(ep.lint(agent_id, version))
+
 
 # Async resources: the same surface, awaitable.
 
@@ -552,3 +565,15 @@ class AsyncRuntime:
     ) -> dict[str, Any]:
         request = {"messages": [dict(m) for m in messages], "version": version, "node_id": node_id}
         return await self._send(ep.test_conversation(agent_id, request))
+
+    async def test_run(
+        self,
+        agent_id: str,
+        *,
+        version: Version = "draft",
+        tests: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        return await self._send(ep.test_run(agent_id, {"version": version, "tests": tests}))
+
+    async def lint(self, agent_id: str, *, version: Version = "draft") -> dict[str, Any]:
+        return await self._send(ep.lint(agent_id, version))

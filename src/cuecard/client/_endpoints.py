@@ -224,3 +224,17 @@ def test_conversation(agent_id: str, request: dict[str, Any]) -> Call[dict[str, 
         _unwrap,
         json=_drop_none(request),
     )
+
+
+def test_run(agent_id: str, request: dict[str, Any]) -> Call[dict[str, Any]]:
+    return Call("POST", f"{_agent(agent_id)}/test-runs", _unwrap, json=_drop_none(request))
+
+
+def lint(agent_id: str, version: str | int) -> Call[dict[str, Any]]:
+    return Call(
+        "GET",
+        f"{_agent(agent_id)}/lint",
+        _unwrap,
+        params={"version": str(version)},
+        idempotent=True,
+    )
