@@ -168,9 +168,11 @@ def tune(trainings: list[dict[str, Any]], cases: list[Case]) -> None:
     assert encoder is not None
     compiled = compiled_for(trainings)
     index = retrieval.index_for(compiled)
-    subjects = encoder.encode_all([t["subject"] for t in trainings])
-    instructions = encoder.encode_all([t["instructions"] for t in trainings])
-    ids = [t["id"] for t in trainings]
+    # Everything in the index's order (the compiled training order), as BM25 scores come.
+    blocks = index.blocks
+    subjects = encoder.encode_all([b.subject for b in blocks])
+    instructions = encoder.encode_all([b.instructions for b in blocks])
+    ids = [b.training_id for b in blocks]
     lexical = [
         np.asarray(index.bm25.scores(retrieval.query_weights(c.messages, index.bm25.analyze)))
         for c in dev
