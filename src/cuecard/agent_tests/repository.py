@@ -51,12 +51,15 @@ async def delete(uow: UnitOfWork, agent_id: str, name: str) -> bool:
     return bool(rows)
 
 
-async def insert_run(uow: UnitOfWork, values: dict[str, Any]) -> None:
-    await uow.write(
-        f"INSERT INTO agent_test_runs ({RUN_COLUMNS}) VALUES (:id, :agent_id, :version, "
-        ":draft_revision, :config_hash, :passed, :total, :failed, :result, :created_at)",
-        values,
+async def insert_run(uow: UnitOfWork, values: dict[str, Any]) -> bool:
+    """Record a run; False (nothing written) if the agent was deleted while it ran."""
+    rows = await uow.write(
+        f"INSERT INTO agent_test_runs ({RUN_COLUMNS}) SELECT :id, :agent_id, :version, "
+        ":draft_revision, :config_hash, :passed, :total, :failed, :result, :created_at "
+        "WHERE EXISTS (SELECT 1 FROM agents WHERE id = :agent) RETURNING id",
+        {**values, "agent": values["agent_id"]},  # one parameter per use: PostgreSQL types each
     )
+    return bool(rows)
 
 
 async def last_draft_run(uow: UnitOfWork, agent_id: str) -> Row | None:

@@ -18,6 +18,7 @@ from cuecard.agent_tests.schemas import (
     RunRequest,
     RunResult,
 )
+from cuecard.agents.service import AgentNotFound
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import NotFound, ValidationFailed
@@ -132,6 +133,10 @@ async def run(
         )
     await prepare_index(resolved.compiled)
     reply, judge = _llm_hooks(settings, resolved.compiled)
+    if reply is not None:
+        # Everything is read: give the pooled connection back while the LLM answers (as test
+        # conversations do); recording the run below takes one again.
+        await uow.close()
     result = await run_tests(
         resolved.compiled,
         tests,
@@ -141,7 +146,7 @@ async def run(
         judge=judge,
     )
     result.id, result.created_at = new_id(), utcnow()
-    await repository.insert_run(
+    recorded = await repository.insert_run(
         uow,
         {
             "id": result.id,
@@ -156,6 +161,8 @@ async def run(
             "created_at": result.created_at,
         },
     )
+    if not recorded:
+        raise AgentNotFound()  # deleted while its tests ran
     return result
 
 
