@@ -32,7 +32,7 @@ import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -249,7 +249,7 @@ class Retrieval:
     used_tokens: int
     # Every candidate by rank (training position, score), before top_k and the budget: what a test
     # run shows when an expected training did not make it.
-    ranking: list[tuple[int, float]]
+    ranking: list[tuple[int, float]] = field(default_factory=list)
 
 
 _INDEX = "ranker"
