@@ -10,6 +10,7 @@ Imports no domain package, so the publish gate and the offline linter can run it
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -159,7 +160,8 @@ async def run_case(
     compiled: Compiled, test: AgentTestDefinition, *, reply: Reply | None, judge: Judge | None
 ) -> CaseResult:
     trainings = _lookup(compiled)
-    got, found = reached(compiled, test)
+    # Encoding a long conversation takes a while: in a worker thread, off the event loop.
+    got, found = await asyncio.to_thread(reached, compiled, test)
     reached_ids = {r.training_id for r in got}
     failures: list[Failure] = []
     for expected in test.expect.reach:

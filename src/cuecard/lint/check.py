@@ -6,6 +6,7 @@ the test runner and the agent_tests repository.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,7 +66,8 @@ async def publish_gates(uow: UnitOfWork, agent: Row, compiled: Compiled) -> None
     """Refuse to publish (422) what the agent's gate settings forbid. Runs inside publish."""
     if agent.get("publish_requires_clean_lint"):
         tests = await tests_repository.definitions(uow, agent["id"])
-        errors = [f for f in lint_compiled(compiled, tests) if f.severity is Severity.ERROR]
+        findings = await asyncio.to_thread(lint_compiled, compiled, tests)
+        errors = [f for f in findings if f.severity is Severity.ERROR]
         if errors:
             raise LintErrors(
                 {"lint": [f"{f.code.value} ({', '.join(f.refs)}): {f.message}" for f in errors]},

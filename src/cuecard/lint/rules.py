@@ -248,7 +248,7 @@ def _pairs(trainings: Sequence[LintTraining], context: LintContext) -> Iterator[
     texts = [normalised(t.instructions) for t in trainings]
     subjects = [normalised(t.subject) for t in trainings]
     values = [amounts(f"{t.subject} {t.instructions}") for t in trainings]
-    for i, j in itertools.combinations(range(len(trainings)), 2):
+    for i, j in _candidate_pairs(similarity, RELATED[kind], texts, subjects):
         a, b = trainings[i], trainings[j]
         score = round(float(similarity[i, j]), 3)
         refs = [a.ref, b.ref]
@@ -281,6 +281,22 @@ def _pairs(trainings: Sequence[LintTraining], context: LintContext) -> Iterator[
                         refs,
                         score,
                     )
+
+
+def _candidate_pairs(
+    similarity: np.ndarray[Any, Any], related: float, texts: list[str], subjects: list[str]
+) -> list[tuple[int, int]]:
+    """The pairs any pair rule can fire on, without visiting all n^2/2 pairs in Python: similar
+    enough, or the same instructions, or the same subject."""
+    pairs = {(int(i), int(j)) for i, j in np.argwhere(np.triu(similarity >= related, k=1))}
+    for keys in (texts, subjects):
+        groups: dict[str, list[int]] = {}
+        for position, key in enumerate(keys):
+            if key:
+                groups.setdefault(key, []).append(position)
+        for members in groups.values():
+            pairs.update(itertools.combinations(members, 2))
+    return sorted(pairs)
 
 
 def _flow(trainings: Sequence[LintTraining], flow: Mapping[str, Any]) -> Iterator[Finding]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from cuecard.agent_tests import repository as tests_repository
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.lint.check import lint_compiled
@@ -20,7 +22,8 @@ async def lint_agent(
     await prepare_index(resolved.compiled)
     # Flows are not stored by this branch yet: UNREACHABLE_FLOW_NODE fires once the agent's flow
     # is passed here (lint_compiled's `flow`).
-    findings = lint_compiled(resolved.compiled, tests)
+    # Seconds of CPU for a thousand trainings (pairs, embeddings): off the event loop.
+    findings = await asyncio.to_thread(lint_compiled, resolved.compiled, tests)
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
     return LintReport(
         version=resolved.version,
