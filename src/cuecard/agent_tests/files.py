@@ -36,7 +36,7 @@ class InvalidTestFiles(Exception):
         super().__init__("\n".join(problems))
 
 
-def tests_folder(root: Path) -> Path:
+def folder_of_tests(root: Path) -> Path:
     """`DIR/tests` when it exists (a trainings folder), else DIR itself (a folder of tests)."""
     nested = root / TESTS_FOLDER
     return nested if nested.is_dir() else root

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cuecard.agent_tests.files import InvalidTestFiles, read_tests, tests_folder
+from cuecard.agent_tests.files import InvalidTestFiles, folder_of_tests, read_tests
 from cuecard.cli import remote
 from cuecard.cli import sync as tac
 
@@ -32,7 +32,7 @@ TestsFolder = Annotated[
 
 def _load_tests(directory: Path) -> list[dict[str, Any]]:
     try:
-        return read_tests(tests_folder(directory))
+        return read_tests(folder_of_tests(directory))
     except InvalidTestFiles as exc:
         for problem in exc.problems:
             remote._note(f"invalid: {problem}")
