@@ -1,20 +1,11 @@
 """All tables, imported once so Alembic sees the whole schema."""
 
 from cuecard.models.agent import Agent
-from cuecard.models.agent_test import AgentTest, AgentTestRun
+from cuecard.models.agent_test import AgentTest, AgentTestRun  # noqa: F401  (registers the tables)
 from cuecard.models.agent_version import AgentVersion
 from cuecard.models.api_token import ApiToken
 from cuecard.models.base import Base
 from cuecard.models.environment import Environment
 from cuecard.models.training import Training
 
-__all__ = [
-    "Agent",
-    "AgentTest",
-    "AgentTestRun",
-    "AgentVersion",
-    "ApiToken",
-    "Base",
-    "Environment",
-    "Training",
-]
+__all__ = ["Agent", "AgentVersion", "ApiToken", "Base", "Environment", "Training"]

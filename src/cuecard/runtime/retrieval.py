@@ -213,10 +213,6 @@ class Index:
     def blocks(self) -> list[Block]:
         return self.bm25.blocks
 
-    @property
-    def hybrid(self) -> bool:
-        return self.dense is not None
-
     def scores(self, messages: Sequence[Turn]) -> list[float]:
         """The score of every training (by position); only those > 0 are candidates."""
         lexical = self.bm25.scores(query_weights(messages, self.bm25.analyze))
