@@ -181,14 +181,14 @@ def _status(url: str) -> int:
 
 
 def request(
-    method: str, url: str, token: str, body: dict[str, Any] | None = None
+    method: str, url: str, token: str, body: dict[str, Any] | None = None, timeout: float = 10
 ) -> tuple[int, Any]:
     """One request outside wrk: checks a workload's exact status and body before loading it."""
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=10) as response:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
             return int(response.status), json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(errors="replace")[:300]

@@ -14,15 +14,18 @@ bot would load. A read-only token is enough.
    transition functions, what each says. With pipecat installed (`pip install pipecat-ai`, which
    ships Flows as `pipecat.flows` since 1.5) the bot runs it unchanged:
 
-       flow = Flow(FlowConfig.model_validate(loaded.document), handlers={})
+       handlers = action_handlers(client, await load_actions(client, agent_id, version))
+       flow = Flow(FlowConfig.model_validate(loaded.document), handlers=handlers)
        flow_manager = FlowManager(worker=task, llm=llm, context_aggregator=context_aggregator,
                                   global_functions=flow.global_functions)
        await flow_manager.initialize(flow.initial_node)
 
-   `handlers` needs entries only for what Cuecard cannot do itself: an action node's tool and a
-   flow global function other than `end_conversation`/`transfer_call`; a `transfer` node runs
-   the `transfer_call` action, which the bot registers (`flow_manager.register_action`), since
-   telephony is the bot's. Without pipecat it prints the nodes.
+   `handlers` are the agent's actions (`action_handlers`: each a direct function with its tool's
+   parameters that runs the action, a webhook through Cuecard's invoke endpoint, which holds the
+   credentials) plus any flow global function other than `end_conversation`/`transfer_call`; a
+   `transfer` node runs the `transfer_call` action, which the bot registers
+   (`flow_manager.register_action`), since telephony is the bot's. Without pipecat it prints the
+   nodes.
 3. When the config is over the agent's training budget (`X-Cuecard-Budget-Mode: retrieve`), some
    trainings are not in the prompt: `trainings_retriever(...)` is a pipecat frame processor to
    place before the LLM. On every turn it asks `POST /api/v1/agents/{id}/runtime/retrieve` with
@@ -162,17 +165,73 @@ def trainings_retriever(
     return TrainingsRetriever(name="CuecardTrainingsRetriever")
 
 
-async def load_actions(
-    client: httpx.AsyncClient, agent_id: str, version: str
-) -> dict[str, dict[str, Any]]:
-    """How to run each function of the flow config: the native config's `actions`, by name."""
+@dataclass(frozen=True)
+class ActionSet:
+    """The agent's active actions: `tools` as OpenAI tools (name, description, JSON-Schema
+    parameters), `actions` how to run each one, by tool name."""
+
+    tools: list[dict[str, Any]]
+    actions: dict[str, dict[str, Any]]
+
+
+async def load_actions(client: httpx.AsyncClient, agent_id: str, version: str) -> ActionSet:
+    """The native config's action tools, for the functions the flow config names."""
     response = await client.get(
         f"/api/v1/agents/{agent_id}/runtime-config",
         params={"version": version, "format": "native"},
     )
     response.raise_for_status()
-    actions: dict[str, dict[str, Any]] = response.json()["actions"]
-    return actions
+    native = response.json()
+    return ActionSet(native["tools"], native["actions"])
+
+
+_PYTHON_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool,
+                 "array": list, "object": dict}  # fmt: skip
+
+
+def action_handlers(client: httpx.AsyncClient, action_set: ActionSet) -> dict[str, Any]:
+    """pipecat direct functions for the action tools, by name: `Flow(config, handlers=...)`.
+
+    pipecat reads a direct function's parameters from its signature and its description from
+    its docstring, so each one is given those of its tool; calling it runs the action.
+    """
+    import inspect
+
+    # The flow config says where the call goes after a function (its `transition_to`).
+    from pipecat.flows import TRANSITION_IN_YAML  # type: ignore[import-not-found]
+
+    handlers: dict[str, Any] = {}
+    for tool in action_set.tools:
+        function = tool["function"]
+        name, schema = function["name"], function["parameters"]
+
+        def make(name: str) -> Any:
+            async def handler(flow_manager: Any, **arguments: Any) -> tuple[Any, Any]:
+                given = {k: v for k, v in arguments.items() if v is not None}
+                result = await run_action(client, action_set.actions, name, given)
+                return result, TRANSITION_IN_YAML
+
+            return handler
+
+        handler = make(name)
+        required = set(schema.get("required") or [])
+        parameters = [inspect.Parameter("flow_manager", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        annotations: dict[str, Any] = {"flow_manager": Any}
+        lines = [function["description"], "", "Args:"]
+        for field_name, field in schema["properties"].items():
+            kind = _PYTHON_TYPES.get(field.get("type", "string"), str)
+            annotations[field_name] = kind if field_name in required else kind | None
+            parameters.append(inspect.Parameter(
+                field_name, inspect.Parameter.KEYWORD_ONLY, annotation=annotations[field_name],
+                default=inspect.Parameter.empty if field_name in required else None,
+            ))  # fmt: skip
+            lines.append(f"    {field_name}: {field.get('description') or field_name}")
+        handler.__name__ = handler.__qualname__ = name
+        handler.__doc__ = "\n".join(lines)
+        handler.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        handler.__annotations__ = annotations
+        handlers[name] = handler
+    return handlers
 
 
 async def run_action(
@@ -196,7 +255,7 @@ async def run_action(
     return result
 
 
-def describe(loaded: LoadedConfig) -> str:
+def describe(loaded: LoadedConfig, handlers: dict[str, Any] | None = None) -> str:
     """What pipecat makes of the config, or the raw nodes when pipecat is not installed."""
     lines = [
         f"config_hash {loaded.config_hash} (version {loaded.version}, "
@@ -209,7 +268,7 @@ def describe(loaded: LoadedConfig) -> str:
         lines.append("pipecat is not installed: showing the raw FlowConfig nodes")
         nodes = loaded.document["nodes"]
     else:
-        flow = Flow(FlowConfig.model_validate(loaded.document), handlers={})
+        flow = Flow(FlowConfig.model_validate(loaded.document), handlers=handlers or {})
         start = loaded.document["initial_node"]
         lines.append(f"pipecat FlowConfig OK; a FlowManager would start in {start!r}")
         nodes = {name: flow.node(name) for name in loaded.document["nodes"]}
@@ -251,7 +310,8 @@ async def main() -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
         loaded = await load_flow_config(client, args.agent_id, args.version, args.cache_dir)
-        print(describe(loaded))
+        action_set = await load_actions(client, args.agent_id, loaded.version)
+        print(describe(loaded, action_handlers(client, action_set)))
         if args.question:
             messages = [{"role": "user", "content": args.question}]
             extra = await trainings_for_turn(

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from cuecard import __version__
 from cuecard.actions.router import router as actions_router
 from cuecard.advanced.router import router as advanced_router
+from cuecard.agent_tests.router import router as agent_tests_router
 from cuecard.agents.router import router as agents_router
 from cuecard.auth.service import TokenCache
 from cuecard.calling.router import router as calling_router
@@ -20,6 +21,7 @@ from cuecard.core.errors import install_error_handlers
 from cuecard.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from cuecard.flows.router import router as flows_router
 from cuecard.knowledge.router import router as knowledge_router
+from cuecard.lint.router import router as lint_router
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.router import router as runtime_router
 from cuecard.trainings.router import router as trainings_router
@@ -73,4 +75,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calling_router)
     app.include_router(advanced_router)
     app.include_router(actions_router)
+    app.include_router(lint_router)
+    app.include_router(agent_tests_router)
     return app

@@ -256,10 +256,11 @@ class TestTheExampleBot:
 
         loaded = await loader.load_flow_config(client, agent_id, "published")
         [function] = loaded.document["global_functions"]
-        actions = await loader.load_actions(client, agent_id, "published")
-        result = await loader.run_action(client, actions, function["name"], ARGUMENTS)
+        action_set = await loader.load_actions(client, agent_id, "published")
+        result = await loader.run_action(client, action_set.actions, function["name"], ARGUMENTS)
 
         assert function["name"] == "schedule_meeting"
-        assert "function schedule_meeting" in loader.describe(loaded)
+        handlers = loader.action_handlers(client, action_set)
+        assert "global function schedule_meeting" in loader.describe(loaded, handlers)
         assert result["speak"] == "Booked for 2025-03-01 at 10:00, 2025-03-01."
         assert receiver.requests[0]["headers"]["Authorization"] == f"Bearer {SECRET_TOKEN}"

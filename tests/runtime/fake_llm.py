@@ -12,7 +12,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +42,8 @@ class FakeLlm:
     mode: str = "ok"  # ok | error | slow | not-json | no-choices
     delay_seconds: float = 0.0
     received: list[Received] = field(default_factory=list)
+    # How to answer a request (ok mode); default: "You said: <the last user message>".
+    answer: Callable[[dict[str, Any]], str] | None = None
 
     @property
     def last(self) -> Received:
@@ -84,7 +86,12 @@ def _handler(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": f"You said: {last_user}"},
+                        "message": {
+                            "role": "assistant",
+                            "content": fake.answer(body)
+                            if fake.answer
+                            else f"You said: {last_user}",
+                        },
                         "finish_reason": "stop",
                     }
                 ],

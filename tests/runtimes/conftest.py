@@ -30,3 +30,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if MISSING:
         return f"tests/runtimes not collected: {', '.join(MISSING)} not installed"
     return None
+
+
+# The action tests' real HTTP receiver, for the FlowManager test whose action Cuecard invokes.
+from tests.actions.conftest import receiver  # noqa: E402, F401

@@ -27,6 +27,7 @@ class Say:
 @dataclass(frozen=True)
 class Call:
     function: str
+    arguments: dict[str, Any] = field(default_factory=dict)
 
 
 Step = Say | Call
@@ -73,7 +74,8 @@ def _chunks(step: Step, model: str, n: int) -> list[dict[str, Any]]:
         finish = "stop"
     else:
         call = {"index": 0, "id": f"call_{n}", "type": "function",
-                "function": {"name": step.function, "arguments": "{}"}}  # fmt: skip
+                "function": {"name": step.function,
+                             "arguments": json.dumps(step.arguments)}}  # fmt: skip
         delta = {"role": "assistant", "content": None, "tool_calls": [call]}
         finish = "tool_calls"
     return [
@@ -128,7 +130,7 @@ def _completion(step: Step, model: str, n: int) -> dict[str, Any]:
     if isinstance(step, Say):
         message["content"] = step.text
     else:
-        function = {"name": step.function, "arguments": "{}"}
+        function = {"name": step.function, "arguments": json.dumps(step.arguments)}
         message["tool_calls"] = [{"id": f"call_{n}", "type": "function", "function": function}]
     return {
         "id": f"chatcmpl-{n}", "object": "chat.completion", "model": model,

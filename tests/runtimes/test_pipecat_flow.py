@@ -24,6 +24,8 @@ from pipecat.processors.aggregators.llm_response_universal import LLMContextAggr
 from pipecat.services.openai.llm import OpenAILLMService
 from pipecat.workers.runner import WorkerRunner
 
+from tests.actions.conftest import Receiver
+from tests.actions.helpers import SECRET_TOKEN, create_action, webhook
 from tests.runtime.helpers import add_training, load_example, publish, set_flow
 from tests.runtimes.scripted_llm import Call, Request, Say, ScriptedLlm, running_scripted_llm
 from tests.test_server import serve
@@ -77,8 +79,8 @@ def llm() -> Iterator[ScriptedLlm]:
 class Call_:
     """One call through pipecat: a pipeline with the real OpenAI service and FlowManager."""
 
-    def __init__(self, document: dict[str, Any], llm: ScriptedLlm, before_llm: Any = None
-                 ) -> None:  # fmt: skip
+    def __init__(self, document: dict[str, Any], llm: ScriptedLlm, before_llm: Any = None,
+                 handlers: dict[str, Any] | None = None) -> None:  # fmt: skip
         self.llm_service = OpenAILLMService(
             api_key="not-needed", base_url=llm.url,
             settings=OpenAILLMService.Settings(model="scripted"),
@@ -88,8 +90,8 @@ class Call_:
         processors = [self.aggregators.user(), *([before_llm] if before_llm else []),
                       self.llm_service, self.aggregators.assistant()]  # fmt: skip
         self.task = PipelineWorker(Pipeline(processors))
-        # Unchanged: the config as served, no handlers (the flow uses none of the bot's code).
-        self.flow = Flow(FlowConfig.model_validate(document), handlers={})
+        # Unchanged: the config as served; handlers only for the agent's actions.
+        self.flow = Flow(FlowConfig.model_validate(document), handlers=handlers or {})
         self.manager = FlowManager(
             worker=self.task, llm=self.llm_service, context_aggregator=self.aggregators,
             global_functions=self.flow.global_functions,
@@ -330,3 +332,77 @@ class TestAnAgentWithoutAFlow:
         # The next turn replaces the retrieved trainings: shipping now, refunds no longer.
         assert "### Shipping" in shipping.messages[-1]["content"]
         assert "### Refunds" not in shipping.text
+
+
+ACTION_FLOW = {
+    "initial_node_id": "node-greet",
+    "nodes": [
+        {"id": "node-greet", "type": "say", "content": "Hi! Shall we book a meeting?",
+         "next": "node-book"},
+        {"id": "node-book", "type": "action", "action_id": "schedule", "next": "node-end"},
+        {"id": "node-end", "type": "end"},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def loopback_server(database_url: str) -> Iterator[str]:
+    # The action's receiver is on 127.0.0.1, which Cuecard refuses unless told otherwise.
+    with serve(database_url, extra_env={"CUECARD_ALLOW_PRIVATE_TARGETS": "true"}) as base:
+        yield base
+
+
+class TestAnActionNode:
+    async def test_the_llm_calls_the_action_and_cuecard_runs_it_through_invoke(
+        self,
+        client: httpx.AsyncClient,
+        headers: Headers,
+        token: str,
+        create_agent: Any,
+        loader: ModuleType,
+        loopback_server: str,
+        llm: ScriptedLlm,
+        receiver: Receiver,
+    ) -> None:
+        agent = await create_agent(description="You book meetings for Acme.")
+        await create_action(client, headers, agent["id"], webhook(receiver.url))
+        await set_flow(client, headers, agent["id"], ACTION_FLOW)
+        await publish(client, headers, agent["id"])
+
+        def reply(request: Request) -> Say | Call:
+            if "go_to_node_book" in request.tools:
+                return Call("go_to_node_book")
+            if "schedule_meeting" in request.tools:
+                return Call("schedule_meeting", {"date": "2025-03-01", "time": "10:00"})
+            return Say("Goodbye!")
+
+        llm.reply = reply
+        auth = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=loopback_server, headers=auth, timeout=10) as http:
+            loaded = await loader.load_flow_config(http, agent["id"])
+            handlers = loader.action_handlers(
+                http, await loader.load_actions(http, agent["id"], loaded.version)
+            )
+            call = Call_(loaded.document, llm, handlers=handlers)
+            try:
+                await call.start()
+                await call.caller_says("Yes, please.", llm, answers=3)
+                assert await call.ended(), "the end step ends the call"
+            finally:
+                await call.stop()
+
+        assert llm.errors == []
+        assert call.manager.current_node == "node-end"
+        book = next(r for r in llm.received if "schedule_meeting" in r.tools)
+        schema = next(t["function"] for t in book.body["tools"]
+                      if t["function"]["name"] == "schedule_meeting")  # fmt: skip
+        assert schema["description"] == "Schedule a meeting with the customer"
+        assert set(schema["parameters"]["properties"]) == {"date", "time", "attendees"}
+        # The webhook ran once, from Cuecard, with the stored credential the runtime never saw.
+        [sent] = receiver.requests
+        assert sent["json"]["date"] == "2025-03-01" and sent["json"]["source"] == "voice-agent"
+        assert sent["headers"]["Authorization"] == f"Bearer {SECRET_TOKEN}"
+        assert SECRET_TOKEN not in str(loaded.document)
+        # What the action answered went back to the LLM as the function's result.
+        last = llm.received[-1]
+        assert "Booked for 2025-03-01 at 10:00" in last.text

@@ -19,6 +19,8 @@ SETTINGS = (
     "voice_template_id", "voice_name", "voice_provider", "voice_provider_voice_id",
     "voice_quality_tier", "voice_stability", "voice_similarity", "ambient_background",
     "ambient_volume", "enable_initial_message_cache",
+    # Publish gates (lint/check.py).
+    "publish_requires_clean_lint", "publish_requires_passing_tests",
 )  # fmt: skip
 COLUMNS = ", ".join(
     ("id", "environment_id", *SETTINGS, "current_status", "is_sandbox", "draft_revision",

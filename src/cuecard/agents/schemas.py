@@ -74,6 +74,10 @@ class AgentSettings(Input):
     direction: Direction = Direction.INBOUND
     who_speaks_first: Speaker = Speaker.AGENT
     training_budget_tokens: int = Field(2000, ge=1, le=1_000_000)
+    # Publish gates (docs/testing-trainings.md): refuse to publish while the linter reports an
+    # error, or unless the last test run on this draft passed.
+    publish_requires_clean_lint: bool = False
+    publish_requires_passing_tests: bool = False
 
 
 class AgentCreate(AgentSettings):
@@ -108,6 +112,8 @@ class AgentUpdate(Input):
     direction: Direction | None = None
     who_speaks_first: Speaker | None = None
     training_budget_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    publish_requires_clean_lint: bool | None = None
+    publish_requires_passing_tests: bool | None = None
 
 
 class AgentListQuery(Input):
@@ -205,6 +211,8 @@ class Agent(BaseModel):
     initial_idle_time_seconds: int
     initial_max_idle_check_count: int
     training_budget_tokens: int
+    publish_requires_clean_lint: bool
+    publish_requires_passing_tests: bool
     published_version: int | None
     advanced_settings: AdvancedSettings
 

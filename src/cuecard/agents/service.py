@@ -27,6 +27,7 @@ from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, NotFound, ValidationFailed
 from cuecard.core.validation import validate_with
 from cuecard.flows import repository as flows_repository
+from cuecard.lint.check import publish_gates
 from cuecard.runtime.compile import compile_snapshot
 from cuecard.trainings import repository as trainings_repository
 from cuecard.trainings.schemas import Training, TrainingStatus
@@ -336,6 +337,8 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
     if missing:
         raise ValidationFailed(missing, message="The agent is not ready to publish.")
     frozen_snapshot = await live_snapshot(uow, row, trainings)
+    compiled = compile_snapshot(frozen_snapshot)
+    await publish_gates(uow, row, compiled)
     frozen = canonical_json(frozen_snapshot)
     await repository.insert_version(
         uow,
@@ -346,7 +349,7 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
             "snapshot": frozen,
             # The hash of the compiled config, so a version, its runtime-config ETag and a diff
             # name the same thing.
-            "config_hash": compile_snapshot(frozen_snapshot).config_hash,
+            "config_hash": compiled.config_hash,
             "published_at": now,
             "published_by_token_id": caller.token_id,
         },

@@ -16,6 +16,7 @@ import typer
 
 from cuecard.cli import (
     agents,
+    checks,
     config_commands,
     environments,
     phone_numbers,
@@ -41,6 +42,7 @@ phone_numbers.register(app)
 app.add_typer(agents.app, name="agents", rich_help_panel=CLIENT_PANEL)
 app.add_typer(trainings.app, name="trainings", rich_help_panel=CLIENT_PANEL)
 config_commands.register(app)
+checks.register()
 
 
 def main() -> None:

@@ -419,6 +419,19 @@ class Runtime:
         request = {"messages": [dict(m) for m in messages], "version": version, "node_id": node_id}
         return self._send(ep.test_conversation(agent_id, request))
 
+    def test_run(
+        self,
+        agent_id: str,
+        *,
+        version: Version = "draft",
+        tests: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Run the agent's tests (the stored ones, or `tests`); see docs/testing-trainings.md."""
+        return self._send(ep.test_run(agent_id, {"version": version, "tests": tests}))
+
+    def lint(self, agent_id: str, *, version: Version = "draft") -> dict[str, Any]:
+        return self._send(ep.lint(agent_id, version))
+
 
 def _flow_body(
     conversation_mode: ConversationMode, flow_config: Mapping[str, Any] | None
@@ -650,3 +663,15 @@ class AsyncFlows:
 
     async def version(self, agent_id: str, flow_version_id: str) -> FlowVersion:
         return await self._send(ep.get_flow_version(agent_id, flow_version_id))
+
+    async def test_run(
+        self,
+        agent_id: str,
+        *,
+        version: Version = "draft",
+        tests: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        return await self._send(ep.test_run(agent_id, {"version": version, "tests": tests}))
+
+    async def lint(self, agent_id: str, *, version: Version = "draft") -> dict[str, Any]:
+        return await self._send(ep.lint(agent_id, version))

@@ -290,3 +290,17 @@ def get_flow_version(agent_id: str, flow_version_id: str) -> Call[FlowVersion]:
         lambda body: FlowVersion.model_validate(_data(body)),
         idempotent=True,
     )
+
+
+def test_run(agent_id: str, request: dict[str, Any]) -> Call[dict[str, Any]]:
+    return Call("POST", f"{_agent(agent_id)}/test-runs", _unwrap, json=_drop_none(request))
+
+
+def lint(agent_id: str, version: str | int) -> Call[dict[str, Any]]:
+    return Call(
+        "GET",
+        f"{_agent(agent_id)}/lint",
+        _unwrap,
+        params={"version": str(version)},
+        idempotent=True,
+    )

@@ -92,6 +92,8 @@ class Agent(_Model):
     initial_idle_time_seconds: int | None = None
     initial_max_idle_check_count: int | None = None
     training_budget_tokens: int | None = None
+    publish_requires_clean_lint: bool | None = None
+    publish_requires_passing_tests: bool | None = None
     published_version: int | None = None
 
 
@@ -198,3 +200,5 @@ class AgentSettings(TypedDict, total=False):
     who_speaks_first: Literal["agent", "user"]
     phone_number_ids: list[str]
     training_budget_tokens: int
+    publish_requires_clean_lint: bool
+    publish_requires_passing_tests: bool

@@ -3,6 +3,7 @@
 from cuecard.models.action import Action
 from cuecard.models.agent import Agent
 from cuecard.models.agent_flow import AgentFlow
+from cuecard.models.agent_test import AgentTest, AgentTestRun
 from cuecard.models.agent_version import AgentVersion
 from cuecard.models.api_token import ApiToken
 from cuecard.models.base import Base
@@ -15,6 +16,8 @@ __all__ = [
     "Agent",
     "AgentFlow",
     "AgentPhoneNumber",
+    "AgentTest",
+    "AgentTestRun",
     "AgentVersion",
     "ApiToken",
     "Base",

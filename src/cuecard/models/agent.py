@@ -39,6 +39,9 @@ class Agent(Timestamps, Base):
     current_status: Mapped[str] = mapped_column(String(16))
     is_sandbox: Mapped[bool] = mapped_column(Boolean)
     training_budget_tokens: Mapped[int] = mapped_column(Integer)
+    # Publish gates (issue 15): refuse while lint errors remain / until the draft's tests pass.
+    publish_requires_clean_lint: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    publish_requires_passing_tests: Mapped[bool] = mapped_column(Boolean, server_default="0")
     # Bumped by every write to the agent or its trainings: the cache key of the compiled draft.
     draft_revision: Mapped[int] = mapped_column(Integer)
     # The newest published version number (versions only grow), None until the first publish.

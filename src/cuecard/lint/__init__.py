@@ -1,0 +1,1 @@
+"""The trainings linter: findings a user can fix before the trainings reach a call."""
