@@ -20,10 +20,9 @@ from typing import Annotated, Any
 import httpx
 import typer
 import yaml
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cuecard.cli import sync as tac
+from cuecard.cli.progress import progress
 from cuecard.client import (
     Agent,
     AgentStatus,
@@ -304,11 +303,14 @@ def trainings_delete(
     agent: AgentOption,
     url: Url = None,
     token: Token = None,
+    as_json: Json = False,
 ) -> None:
     """Delete a training. The agent goes back to draft."""
     with _client(url, token) as client:
         client.trainings.delete(agent, training_id)
     _note(f"Deleted training {training_id}.")
+    if as_json:
+        _print_json({"deleted": training_id, "agent_id": agent})
 
 
 Folder = Annotated[
@@ -489,24 +491,13 @@ class _Sync:
             self._say(f"{_plural(plan.untouched, 'training')} without node_id: never touched.")
 
     async def _apply(self, steps: list[tac.Step]) -> tac.Outcome:
-        console = Console(stderr=True)
-        progress = Progress(
-            TextColumn("Syncing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal or not steps,
-        )
-        with progress:
-            task = progress.add_task("sync", total=len(steps))
+        with progress("Syncing", len(steps)) as advance:
             return await tac.apply(
                 self.client,
                 self.agent_id,
                 steps,
                 concurrency=self.concurrency,
-                on_step=lambda step: progress.advance(task),
+                on_step=lambda step: advance(),
             )
 
     def _show_outcome(self, plan: tac.Plan, outcome: tac.Outcome) -> None:
@@ -568,10 +559,12 @@ def trainings_export(
     exported = [t for t in found if t.node_id is not None]
     rendered = _render_all(exported)
     try:
-        for relative, text in rendered:
-            target = directory / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(text.encode("utf-8"))
+        with progress("Exporting", len(rendered)) as advance:
+            for relative, text in rendered:
+                target = directory / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(text.encode("utf-8"))
+                advance()
     except OSError as exc:
         raise _fail(f"cannot write {exc.filename}: {exc.strerror}") from None
     skipped = len(found) - len(exported)

@@ -166,6 +166,11 @@ class Settings:
                 f.write(secrets.token_urlsafe(48))
         return key_file.read_text().strip().encode()
 
+    def __repr__(self) -> str:
+        # Settings end up in tracebacks and debug logs: never with a secret in them.
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.masked().items())
+        return f"Settings({shown})"
+
     def masked(self) -> dict[str, Any]:
         """Every setting with secrets replaced by "***" (unset ones stay None)."""
         shown: dict[str, Any] = {}
@@ -217,8 +222,9 @@ def load(
     origins: dict[str, str] = {}
     for found, labels in layers:
         for name, value in found.items():
-            values[name] = value
-            origins[name] = labels[name]
+            if name in labels:  # a .env file may hold other tools' variables too
+                values[name] = value
+                origins[name] = labels[name]
     try:
         settings = Settings(**values)
     except ValidationError as exc:
