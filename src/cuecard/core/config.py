@@ -55,28 +55,31 @@ class ConfigError(Exception):
 @dataclass(frozen=True, config=ConfigDict(extra="forbid", use_attribute_docstrings=True))
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    """`sqlite:///path/to/file.db` (one machine) or `postgresql://user:password@host/db`."""
+    """`sqlite:///relative/or/absolute/path` (one machine) or
+    `postgresql://user:pass@host:port/db` (any number of servers)."""
     env: str = "development"
-    """`development`, `production` (requires a secret key) or `test`."""
+    """`development`, `test`, or `production` (refuses to start without `CUECARD_SECRET_KEY`)."""
     token_prefix: str = "talq_"  # noqa: S105 (a public prefix, not a secret)
-    """Prefix of every token created (Talkover's is `talq_`)."""
+    """Prefix of new tokens; tokens without it are refused."""
     max_body_bytes: int = 2 * 1024 * 1024
-    """Largest request body accepted; bigger ones get 413."""
+    """Largest request body in bytes (2 MiB); larger ones get 413."""
     max_instructions_chars: int = 100_000
-    """Longest training `instructions` accepted."""
+    """Longest training instructions, in characters."""
     secret_key: str | None = None
-    """Key of the token hashes (16+ characters). Generated into the data folder in development."""
+    """Key of the token hashes (16+ chars). In development it is generated once and kept in
+    `secret.key` beside the SQLite file (or in `./data`)."""
     token_cache_seconds: float = 1.0
     """How long a token lookup may be answered from this process's memory. A revoked token stops
     working on every server sharing the database within this many seconds."""
     llm_base_url: str | None = None
-    """OpenAI-compatible endpoint of the LLM that test conversations call."""
+    """An OpenAI-compatible API (`https://api.openai.com/v1`, vLLM, Ollama, llama.cpp) for test
+    conversations; unset, they answer 503 `LLM_NOT_CONFIGURED` with the compiled messages."""
     llm_api_key: str | None = field(default=None, repr=False)
-    """API key sent to `llm_base_url`."""
+    """The key sent to the LLM API."""
     llm_model: str | None = None
-    """Model name sent to `llm_base_url`."""
+    """The model name sent to the LLM API."""
     llm_timeout_seconds: float = 30.0
-    """How long one LLM call may take."""
+    """After this many seconds a test conversation answers 504."""
     log_format: Literal["auto", "json", "text"] = "auto"
     """`json` (one object per line), `text` (readable lines), or `auto`: text on a terminal, JSON
     otherwise."""
