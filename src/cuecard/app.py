@@ -53,6 +53,10 @@ def create_app(
         version=__version__,
         summary="Talkover-compatible backend for voice agents and their trainings.",
         lifespan=lifespan,
+        # Requests and database calls are traced by cuecard.core.observability (with the route
+        # template and our driver-level calls); FastAPI's own telemetry would trace them twice
+        # whenever a global OpenTelemetry provider is set, and checks for one on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.secret_key = secret_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from cuecard.core.config import Settings
+from cuecard.core.config import Settings, description
 from cuecard.core.settings_table import block
 
 
@@ -16,10 +16,6 @@ def test_readme_lists_every_setting_as_generated(repo_root: Path) -> None:
 
 
 def test_every_setting_has_a_description() -> None:
-    undocumented = [
-        f.name
-        for f in dataclasses.fields(Settings)
-        if not Settings.__pydantic_fields__[f.name].description
-    ]
+    undocumented = [f.name for f in dataclasses.fields(Settings) if not description(f.name)]
 
     assert undocumented == [], "give each a docstring under the field in core/config.py"

@@ -40,10 +40,10 @@ from pydantic_settings import (
 DEFAULT_DATABASE_URL = "sqlite:///./data/cuecard.db"
 ENV_PREFIX = "CUECARD_"
 # CUECARD_ variables that are not server settings: the config file's path, the client commands'
-# server and token, and the test suite's PostgreSQL URL. Every other unknown CUECARD_ name is a
-# typo and stops start-up.
+# server and token, and the test suite's and benchmarks' own. Every other unknown CUECARD_ name
+# is a typo and stops start-up.
 NOT_SETTINGS = frozenset({"CUECARD_CONFIG", "CUECARD_URL", "CUECARD_TOKEN"})
-NOT_SETTINGS_PREFIXES = ("CUECARD_TEST_",)
+NOT_SETTINGS_PREFIXES = ("CUECARD_TEST_", "CUECARD_BENCH_")
 # Values shown as "***" by `cuecard config show`: secrets by name, and passwords inside URLs.
 SECRET_SUFFIXES = ("_key", "_secret", "_token", "_password")
 
@@ -188,6 +188,12 @@ class Settings:
 
 def env_name(field_name: str) -> str:
     return ENV_PREFIX + field_name.upper()
+
+
+def description(field_name: str) -> str:
+    """The field's docstring (pydantic keeps it as the field's description)."""
+    fields = Settings.__pydantic_fields__  # type: ignore[attr-defined]
+    return str(fields[field_name].description or "")
 
 
 def is_secret(field_name: str) -> bool:

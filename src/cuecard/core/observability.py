@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +23,7 @@ from cuecard.core.logs import RequestContext, request_context
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
+T = TypeVar("T")
 access_log = logging.getLogger("cuecard.access")
 UNMATCHED = "unmatched"
 
@@ -171,63 +172,42 @@ class _ObservedUnitOfWork(UnitOfWork):
             },
         )
 
-    async def one(self, sql: str, params: Params | None = None) -> Row | None:
+    async def _timed(self, histogram: Any, sql: str, call: Awaitable[T]) -> T:
         span, started = self._span(sql), time.perf_counter()
         try:
-            return await self._inner.one(sql, params)
+            return await call
         finally:
-            _done(_READ, started, span)
+            histogram.observe(time.perf_counter() - started)
+            if span is not None:
+                span.end()
+
+    async def one(self, sql: str, params: Params | None = None) -> Row | None:
+        return await self._timed(_READ, sql, self._inner.one(sql, params))
 
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
-        span, started = self._span(sql), time.perf_counter()
-        try:
-            return await self._inner.all(sql, params)
-        finally:
-            _done(_READ, started, span)
+        return await self._timed(_READ, sql, self._inner.all(sql, params))
 
     async def write(self, sql: str, params: Params | None = None) -> list[Row]:
         self._wrote = True
-        span, started = self._span(sql), time.perf_counter()
-        try:
-            return await self._inner.write(sql, params)
-        finally:
-            _done(_WRITE, started, span)
+        return await self._timed(_WRITE, sql, self._inner.write(sql, params))
 
     async def write_many(self, sql: str, rows: Iterable[Params]) -> None:
         self._wrote = True
-        span, started = self._span(sql), time.perf_counter()
-        try:
-            await self._inner.write_many(sql, rows)
-        finally:
-            _done(_WRITE, started, span)
+        await self._timed(_WRITE, sql, self._inner.write_many(sql, rows))
 
     async def commit(self) -> None:
         if not self._wrote:
             await self._inner.commit()
             return
         self._wrote = False
-        span, started = self._span("COMMIT"), time.perf_counter()
-        try:
-            await self._inner.commit()
-        finally:
-            _done(_COMMIT, started, span)
+        await self._timed(_COMMIT, "COMMIT", self._inner.commit())
 
     async def rollback(self) -> None:
         if not self._wrote:
             await self._inner.rollback()
             return
         self._wrote = False
-        span, started = self._span("ROLLBACK"), time.perf_counter()
-        try:
-            await self._inner.rollback()
-        finally:
-            _done(_ROLLBACK, started, span)
+        await self._timed(_ROLLBACK, "ROLLBACK", self._inner.rollback())
 
     async def close(self) -> None:
         await self._inner.close()
-
-
-def _done(histogram: Any, started: float, span: Span | None) -> None:
-    histogram.observe(time.perf_counter() - started)
-    if span is not None:
-        span.end()
