@@ -168,3 +168,30 @@ class TestServedLogs:
         assert f"request_id={request_id}" in text
         with pytest.raises(json.JSONDecodeError):
             json.loads(text.splitlines()[0])
+
+
+class TestUnhandledErrors:
+    async def test_the_error_line_carries_the_request_id_of_the_500(
+        self, settings: Settings, captured: io.StringIO
+    ) -> None:
+        application = create_app(settings)
+
+        async def explode() -> None:
+            raise RuntimeError("boom")
+
+        # A route of this test only: the app has none that fails on purpose.
+        application.add_api_route("/explode", explode, methods=["GET"])
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                response = await c.get("/explode")
+
+        assert response.status_code == 500
+        assert response.json()["code"] == "SERVER_ERROR"
+        request_id = response.headers["x-request-id"]
+        lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+        error = next(line for line in lines if line["logger"] == "cuecard.errors")
+        access = next(line for line in lines if line["logger"] == "cuecard.access")
+        assert error["request_id"] == access["request_id"] == request_id
+        assert error["level"] == "error" and "RuntimeError: boom" in error["exception"]
+        assert (access["status"], access["route"]) == (500, "/explode")

@@ -151,3 +151,35 @@ class TestRuntimeMetrics:
 
         after = value("cuecard_db_query_duration_seconds_count", operation="commit")
         assert after - before == 1
+
+
+class TestInFlight:
+    async def test_a_request_waiting_on_the_llm_is_in_flight_until_it_ends(
+        self, database_url: str, make_token: TokenFactory, tmp_path: Path
+    ) -> None:
+        from tests.runtime.fake_llm import running_fake_llm
+
+        headers = bearer(await make_token())
+        with running_fake_llm() as fake:
+            fake.mode, fake.delay_seconds = "slow", 1.5
+            env = {**TOKEN_MODE, "CUECARD_LLM_BASE_URL": fake.url, "CUECARD_LLM_MODEL": "m"}
+            with cuecard_serve(database_url, tmp_path / "serve.log", env=env) as base:
+                async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
+                    agent = (await c.post("/api/v1/agents", json={"name": "A"})).json()["data"]
+                    slow = asyncio.create_task(
+                        c.post(
+                            f"/api/v1/agents/{agent['id']}/test-conversations",
+                            json={"messages": [{"role": "user", "content": "Hi"}]},
+                        )
+                    )
+                    while not fake.received:
+                        await asyncio.sleep(0.02)
+                    during = httpx.get(f"{base}/metrics", headers=bearer(METRICS_TOKEN))
+                    assert (await slow).status_code == 200
+                    after = httpx.get(f"{base}/metrics", headers=bearer(METRICS_TOKEN))
+
+        def in_flight(text: str) -> float:
+            return samples(text)[("cuecard_http_requests_in_flight", frozenset())]
+
+        assert in_flight(during.text) == 2  # the conversation and this scrape
+        assert in_flight(after.text) == 1  # only the scrape
