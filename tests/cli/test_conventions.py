@@ -149,3 +149,44 @@ class TestProgressOffATerminal:
 
         assert deleted.exit_code == 0
         assert json.loads(deleted.stdout) == {"deleted": training_id, "agent_id": agent_id}
+
+
+class TestStartUpConfiguration:
+    def run(self, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("CUECARD_")}
+        return subprocess.run(
+            [CUECARD, *args], cwd=cwd, env={**clean, **env},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    def test_serve_refuses_a_misspelt_variable_before_listening(self, tmp_path: Path) -> None:
+        result = self.run(tmp_path, "serve", CUECARD_MAX_BODYBYTES="4096")
+
+        assert result.returncode == 2
+        assert result.stderr.strip() == (
+            "error: unknown setting CUECARD_MAX_BODYBYTES (did you mean CUECARD_MAX_BODY_BYTES?)"
+        )
+
+    def test_dotenv_in_the_working_directory_and_a_config_file(self, tmp_path: Path) -> None:
+        (tmp_path / ".env").write_text(
+            "CUECARD_LLM_MODEL=from-dotenv\nCUECARD_SECRET_KEY=" + SECRET
+        )
+        (tmp_path / "cuecard.toml").write_text('llm_model = "from-toml"\nmax_body_bytes = 4096\n')
+
+        shown = self.run(tmp_path, "--config", "cuecard.toml", "config", "show", "--json")
+
+        assert shown.returncode == 0, shown.stderr
+        settings = json.loads(shown.stdout)
+        assert settings["llm_model"] == "from-dotenv"  # .env wins over the file
+        assert settings["max_body_bytes"] == 4096
+        assert settings["secret_key"] == "***"
+
+    def test_a_bad_value_in_the_config_file_stops_serve(self, tmp_path: Path) -> None:
+        (tmp_path / "cuecard.toml").write_text('log_format = "xml"\n')
+
+        result = self.run(tmp_path, "--config", "cuecard.toml", "serve")
+
+        assert result.returncode == 2
+        assert "log_format in cuecard.toml: Input should be 'auto', 'json' or 'text'" in (
+            result.stderr
+        )
