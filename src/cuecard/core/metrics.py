@@ -64,7 +64,7 @@ COMPILED_CONFIG_CACHE = Counter(
 )
 RETRIEVAL_SECONDS = Histogram(
     "cuecard_retrieval_duration_seconds",
-    "CPU time of ranking an agent's trainings for one turn (retrieve and test conversations).",
+    "Time spent ranking an agent's trainings for one turn (retrieve and test conversations).",
     buckets=_FAST_BUCKETS,
 )
 WEBHOOK_DELIVERIES_PENDING = Gauge(
