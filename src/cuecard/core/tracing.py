@@ -2,9 +2,10 @@
 
 Tracing is on when the standard OTEL_EXPORTER_OTLP_ENDPOINT (or
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set and OTEL_SDK_DISABLED is not `true`; the OTLP/HTTP
-exporter then reads every other standard variable itself (headers, timeout, protocol paths), as
-the batch processor does (OTEL_BSP_*). OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES name the
-service (default `cuecard`). Without them nothing is imported beyond the API and no span is made.
+exporter then reads every other standard variable itself (headers, timeout, paths), as the batch
+processor does (OTEL_BSP_*). The protocol is http/protobuf (a collector's port 4318; grpc is
+not installed). OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES name the service (default
+`cuecard`). Without them nothing is imported beyond the API and no span is made.
 
 Spans carry the route template, method and status, and for database calls the system and the
 SQL text with its `:name` placeholders (never the values bound to them).
@@ -12,6 +13,7 @@ SQL text with its `:name` placeholders (never the values bound to them).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,6 +62,14 @@ def from_env(
 
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get(
+            "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
+        )
+        if protocol != "http/protobuf":
+            logging.getLogger("cuecard.tracing").warning(
+                "OTLP protocol %r is not supported; exporting over http/protobuf", protocol
+            )
 
         exporter = OTLPSpanExporter()
     attributes = {"service.version": __version__}
