@@ -1,7 +1,11 @@
-"""OpenTelemetry spans, read back from the SDK's in-memory exporter."""
+"""OpenTelemetry spans, read back from the SDK's in-memory exporter and as a collector gets them."""
 
 from __future__ import annotations
 
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +17,7 @@ from opentelemetry.trace import SpanKind
 from cuecard.app import create_app
 from cuecard.auth import service as auth
 from cuecard.core.config import Settings
+from tests.core.serving import cuecard_serve
 
 
 async def run_requests(
@@ -116,3 +121,54 @@ class TestSpans:
         _, spans = await run_requests(settings, exporter, ("GET", "/api/v1/agents", {}))
 
         assert spans == []
+
+
+class TestOtlpExport:
+    async def test_serve_sends_its_spans_to_the_otlp_endpoint(
+        self, database_url: str, tmp_path: Path
+    ) -> None:
+        """A real `cuecard serve` and a real HTTP receiver on 127.0.0.1 in the collector's place."""
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        received: list[tuple[str, bytes]] = []
+
+        class Collector(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+        threading.Thread(target=collector.serve_forever, daemon=True).start()
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_port}",
+            "OTEL_SERVICE_NAME": "cuecard-test",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+        }
+        try:
+            with cuecard_serve(database_url, tmp_path / "serve.log", env=env) as base:
+                assert httpx.get(f"{base}/api/v1/agents").status_code == 401
+                deadline = time.monotonic() + 20
+                while not received and time.monotonic() < deadline:
+                    time.sleep(0.05)
+        finally:
+            collector.shutdown()
+            collector.server_close()
+
+        assert received, "no spans reached the collector"
+        path, body = received[0]
+        assert path == "/v1/traces"
+        export = ExportTraceServiceRequest.FromString(body)
+        [resource] = export.resource_spans
+        service = {a.key: a.value.string_value for a in resource.resource.attributes}
+        assert service["service.name"] == "cuecard-test"
+        names = {span.name for scope in resource.scope_spans for span in scope.spans}
+        assert "GET /health" in names or "GET /api/v1/agents" in names
