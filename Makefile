@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install install-runtimes run test test-runtimes lint format bench lock clean
+.PHONY: install install-runtimes run test test-runtimes lint format bench lock settings-table clean
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ format: install
 
 bench: install
 	$(PY) bench/run.py
+
+# README.md's configuration table, from the fields of core/config.py's Settings.
+settings-table: install
+	$(PY) -m cuecard.core.settings_table README.md
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs `pip install uv`).
 # It locks the client, the server and the dev tools: every target runs the whole thing.

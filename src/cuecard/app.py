@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -19,6 +20,9 @@ from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import install_error_handlers
 from cuecard.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from cuecard.core.observability import ObservabilityMiddleware, observe_database
+from cuecard.core.operations import add_metrics_route
+from cuecard.core.tracing import from_env as tracing_from_env
 from cuecard.flows.router import router as flows_router
 from cuecard.knowledge.router import router as knowledge_router
 from cuecard.lint.router import router as lint_router
@@ -29,24 +33,39 @@ from cuecard.versions.router import router as versions_router
 from cuecard.voice.catalog import load_catalog
 from cuecard.voice.router import router as voice_router
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+
+def create_app(
+    settings: Settings | None = None, *, span_exporter: SpanExporter | None = None
+) -> FastAPI:
+    """The app. `span_exporter` replaces the OTLP exporter when tracing is on (see
+    `cuecard.core.tracing`; tests pass the SDK's in-memory exporter)."""
     settings = settings or Settings.from_env()
     secret_key = settings.resolved_secret_key()
+    tracing = tracing_from_env(exporter=span_exporter)
+    tracer = tracing.tracer if tracing else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db = await Database.connect(settings.database_url)
+        app.state.db = observe_database(await Database.connect(settings.database_url), tracer)
         try:
             yield
         finally:
             await app.state.db.close()
+            if tracing is not None:
+                tracing.shutdown()
 
     app = FastAPI(
         title="Cuecard",
         version=__version__,
         summary="Talkover-compatible backend for voice agents and their trainings.",
         lifespan=lifespan,
+        # Requests and database calls are traced by cuecard.core.observability (with the route
+        # template and our driver-level calls); FastAPI's own telemetry would trace them twice
+        # whenever a global OpenTelemetry provider is set, and checks for one on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.secret_key = secret_key
@@ -56,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, access_log=settings.access_log, tracer=tracer)
     app.add_middleware(RequestIdMiddleware)
 
     async def health() -> JSONResponse:
@@ -65,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for path in ("/health", "/api/v1/health"):
         app.add_api_route(path, health, methods=["GET"], tags=["health"], name=f"health{path}")
 
+    add_metrics_route(app, settings)
     app.include_router(agents_router)
     app.include_router(trainings_router)
     app.include_router(runtime_router)

@@ -57,7 +57,7 @@ class TestInit:
     def test_bad_database_url_fails_in_one_line(self, cuecard: Any) -> None:
         result = cuecard("environments", "list", extra_env={"CUECARD_DATABASE_URL": "mysql://x"})
 
-        assert result.exit_code == 1
+        assert result.exit_code == 2  # bad input: nothing was tried
         assert "CUECARD_DATABASE_URL" in result.stderr
 
 

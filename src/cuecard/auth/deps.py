@@ -8,17 +8,20 @@ from fastapi import Depends, Request
 
 from cuecard.auth.service import Caller, authenticate
 from cuecard.core.errors import Forbidden
+from cuecard.core.logs import identify_caller
 
 
 async def current_caller(request: Request) -> Caller:
     state = request.app.state
-    return await authenticate(
+    caller = await authenticate(
         state.db,
         state.token_cache,
         state.secret_key,
         state.settings.token_prefix,
         request.headers.get("authorization"),
     )
+    identify_caller(caller.environment_id, caller.token_id)
+    return caller
 
 
 def require_write(message: str = Forbidden.message) -> Any:

@@ -203,6 +203,14 @@ async def list_tokens(uow: UnitOfWork, environment: str | None = None) -> list[T
     return [TokenInfo(**{**row, "read_only": bool(row["read_only"])}) for row in rows]
 
 
+async def token_id_for_secret(uow: UnitOfWork, key: bytes, secret: str) -> str | None:
+    """The id of the token whose secret this is (revoked or not), by its keyed hash."""
+    row = await uow.one(
+        "SELECT id FROM api_tokens WHERE token_hash = :digest", {"digest": hash_token(key, secret)}
+    )
+    return None if row is None else str(row["id"])
+
+
 async def revoke_token(uow: UnitOfWork, token_id: str) -> None:
     rows = await uow.write(
         "UPDATE api_tokens SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL "

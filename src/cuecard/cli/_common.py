@@ -11,6 +11,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, ParamSpec, TypeVar
 
 import typer
@@ -76,7 +77,11 @@ def note(message: str) -> None:
 
 
 def print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+# The --config file given to this run (kept here, not in os.environ, until `serve` passes it on).
+CONFIG_FILE: list[Path] = []
 
 
 def plural(count: int, word: str) -> str:

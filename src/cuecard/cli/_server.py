@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from cuecard.cli._common import fail
+from cuecard.cli._common import CONFIG_FILE, fail
 from cuecard.core.config import ConfigError, Settings
 from cuecard.core.db import Database, UnitOfWork
 from cuecard.core.errors import AppError
@@ -23,17 +23,18 @@ T = TypeVar("T")
 
 
 def settings() -> Settings:
+    """The settings, from the environment, .env and --config; invalid ones exit 2."""
     try:
-        return Settings.from_env()
+        return Settings.from_env(config_file=CONFIG_FILE[0] if CONFIG_FILE else None)
     except ConfigError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
 
 
 def secret_key(settings: Settings) -> bytes:
     try:
         return settings.resolved_secret_key()
     except ConfigError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
 
 
 def run(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
@@ -57,6 +58,6 @@ def guard(coro: Coroutine[Any, Any, T]) -> T:
     except AppError as exc:
         raise fail(exc.message) from None
     except ConfigError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     except (sqlite3.Error, asyncpg.PostgresError, OSError) as exc:
         raise fail(f"database error: {exc} (has `cuecard init` run?)") from None

@@ -12,12 +12,11 @@ from typing import Any
 
 import httpx
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cuecard.cli import sync as tac
 from cuecard.cli import sync_config as tac_config
 from cuecard.cli._common import fail, note, plural, print_json
+from cuecard.cli.progress import progress
 from cuecard.client import AsyncClient, CuecardError
 
 
@@ -216,24 +215,13 @@ class SyncRun:
             self._say(f"{plural(plan.untouched, 'training')} without node_id: never touched.")
 
     async def _apply(self, steps: list[tac.Step]) -> tac.Outcome:
-        console = Console(stderr=True)
-        progress = Progress(
-            TextColumn("Syncing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal or not steps,
-        )
-        with progress:
-            task = progress.add_task("sync", total=len(steps))
+        with progress("Syncing", len(steps)) as advance:
             return await tac.apply(
                 self.client,
                 self.agent_id,
                 steps,
                 concurrency=self.concurrency,
-                on_step=lambda step: progress.advance(task),
+                on_step=lambda step: advance(),
             )
 
     def _show_outcome(self, plan: tac.Plan, outcome: tac.Outcome) -> None:

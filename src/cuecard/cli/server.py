@@ -5,11 +5,12 @@ Admin commands: each imports the server inside its body (see `cuecard.cli._serve
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
-from cuecard.cli._common import fail, needs_server
+from cuecard.cli._common import CONFIG_FILE, Json, fail, needs_server, print_json
 
 
 @needs_server
@@ -21,6 +22,7 @@ def init(
             help="Also create and print a token for 'default' if the database has none.",
         ),
     ] = False,
+    as_json: Json = False,
 ) -> None:
     """Create or migrate the database to the latest schema and ensure the 'default' environment."""
     from cuecard.auth import service as auth
@@ -49,6 +51,9 @@ def init(
 
     secret = _server.run(settings, ensure)
     typer.echo("Database is at the latest schema; environment 'default' exists.", err=True)
+    if as_json:
+        print_json({"environment": auth.DEFAULT_ENVIRONMENT, "token": secret})
+        return
     if secret:
         typer.echo(
             "\nYour first token for environment 'default' (shown once, keep it):\n\n"
@@ -62,13 +67,24 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core).")] = 1,
-    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log every request (default: on, or CUECARD_ACCESS_LOG).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (run `cuecard init` first)."""
-    import cuecard.app  # noqa: F401  (all of the server now: a missing package is reported here)
     from cuecard.cli import _server
     from cuecard.core.serving import serve as run_server
 
+    # Workers read their settings themselves: pass the command line on through the environment.
+    if CONFIG_FILE:
+        os.environ["CUECARD_CONFIG"] = str(CONFIG_FILE[0])
+    if access_log is not None:
+        os.environ["CUECARD_ACCESS_LOG"] = "true" if access_log else "false"
     settings = _server.settings()
     _server.secret_key(settings)  # create the development key once, before workers start
-    raise typer.Exit(run_server(host, port, workers, access_log))
+    raise typer.Exit(run_server(host, port, workers))

@@ -109,11 +109,14 @@ def trainings_delete(
     agent: AgentOption,
     url: Url = None,
     token: Token = None,
+    as_json: Json = False,
 ) -> None:
     """Delete a training. The agent goes back to draft."""
     with client(url, token) as api:
         api.trainings.delete(agent, training_id)
     note(f"Deleted training {training_id}.")
+    if as_json:
+        print_json({"deleted": training_id, "agent_id": agent})
 
 
 Folder = Annotated[
@@ -230,11 +233,15 @@ def trainings_export(
         config_files = tac_config.render_config(api.agents.get(agent), api.actions.list(agent))
     exported = [t for t in found if t.node_id is not None]
     rendered = _render_all(exported) + config_files
+    from cuecard.cli.progress import progress
+
     try:
-        for relative, text in rendered:
-            target = directory / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(text.encode("utf-8"))
+        with progress("Exporting", len(rendered)) as advance:
+            for relative, text in rendered:
+                target = directory / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(text.encode("utf-8"))
+                advance()
     except OSError as exc:
         raise fail(f"cannot write {exc.filename}: {exc.strerror}") from None
     skipped = len(found) - len(exported)

@@ -4,26 +4,39 @@ uvicorn's own `--workers` shares one listening socket between processes, and a b
 accepting: with keep-alive clients one worker can end up holding every connection while the other
 idles (bench/README.md measured 2 workers at 1.0x the throughput of one). Here each worker binds
 its own socket with SO_REUSEPORT (Linux) and the kernel spreads new connections across them.
+
+Every process logs in the configured format (`cuecard.core.logs`), and the workers share one
+folder of Prometheus samples (PROMETHEUS_MULTIPROC_DIR, a fresh temporary one unless it is set),
+so a scrape counts every worker. With CUECARD_METRICS=port this process also answers scrapes on
+CUECARD_METRICS_PORT.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
+
+from cuecard.core.config import Settings
+from cuecard.core.logs import configure_logging
 
 log = logging.getLogger("cuecard.serving")
 _GRACE_SECONDS = 30.0
 
 
-def _config(host: str, port: int, access_log: bool) -> uvicorn.Config:
+def _config(host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         "cuecard.app:create_app",
         factory=True,
@@ -31,8 +44,11 @@ def _config(host: str, port: int, access_log: bool) -> uvicorn.Config:
         port=port,
         loop="uvloop",
         http="httptools",
-        access_log=access_log,
-        log_level="info",
+        # The access log is Cuecard's own (it knows the route and the token); logging is set
+        # up by configure_logging, not by uvicorn.
+        access_log=False,
+        log_config=None,
+        log_level=Settings.from_env().log_level,
     )
 
 
@@ -45,30 +61,87 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, access_log: bool) -> None:
+def _worker(host: str, port: int) -> None:
+    configure_logging(Settings.from_env())
     try:
         sock = _listen(host, port)
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         sys.exit(3)
-    uvicorn.Server(_config(host, port, access_log)).run(sockets=[sock])
+    uvicorn.Server(_config(host, port)).run(sockets=[sock])
 
 
-def serve(host: str, port: int, workers: int = 1, access_log: bool = False) -> int:
+def serve(host: str, port: int, workers: int = 1) -> int:
     """Serve until stopped; returns the exit status."""
-    if workers == 1:
-        uvicorn.Server(_config(host, port, access_log)).run()
-        return 0
-    return _supervise(host, port, workers, access_log)
+    settings = Settings.from_env()
+    configure_logging(settings)
+    cleanup = _metrics_folder()
+    try:
+        # All of the server, once the metrics folder is chosen: a missing package is reported
+        # (by `cuecard serve`) before anything listens.
+        import cuecard.app  # noqa: F401
+    except ImportError:
+        cleanup()
+        raise
+    try:
+        stop_metrics = _metrics_listener(settings, host)
+    except OSError as exc:
+        print(
+            f"error: cannot listen for metrics on {host}:{settings.metrics_port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        cleanup()
+        return 3
+    try:
+        if workers == 1:
+            uvicorn.Server(_config(host, port)).run()
+            return 0
+        return _supervise(host, port, workers)
+    finally:
+        stop_metrics()
+        cleanup()
 
 
-def _supervise(host: str, port: int, workers: int, access_log: bool) -> int:
+def _metrics_folder() -> Callable[[], None]:
+    """Points PROMETHEUS_MULTIPROC_DIR at an empty folder before prometheus-client is imported
+    (it picks its storage at import); returns what removes it again."""
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before serve() chose its folder")
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        # Samples of a previous run would be added to this one's.
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        return lambda: None
+    folder = tempfile.mkdtemp(prefix="cuecard-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return lambda: shutil.rmtree(folder, ignore_errors=True)
+
+
+def _metrics_listener(settings: Settings, host: str) -> Callable[[], None]:
+    if settings.metrics != "port":
+        return lambda: None
+    from prometheus_client import start_http_server
+
+    from cuecard.core.metrics import registry
+
+    server, thread = start_http_server(settings.metrics_port, addr=host, registry=registry())
+    log.info("metrics on http://%s:%d/metrics", host, settings.metrics_port)
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join(timeout=5)
+
+    return stop
+
+
+def _supervise(host: str, port: int, workers: int) -> int:
     """Start the workers and wait. SIGTERM is passed on to them (each then shuts down gracefully);
     Ctrl-C reaches them directly through the terminal. If a worker dies on its own, the others
     are stopped too and the exit status says so, for the process manager to restart us."""
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=_worker, args=(host, port, access_log), name=f"cuecard-worker-{i}")
+        context.Process(target=_worker, args=(host, port), name=f"cuecard-worker-{i}")
         for i in range(workers)
     ]
     deadline: float | None = None
@@ -95,6 +168,7 @@ def _supervise(host: str, port: int, workers: int, access_log: bool) -> int:
             process = next(p for p in running if p.sentinel == sentinel)
             process.join()
             running.remove(process)
+            _forget_worker(process.pid)
             if deadline is None:
                 status = process.exitcode or 1
                 stop(signal.SIGTERM)
@@ -102,3 +176,11 @@ def _supervise(host: str, port: int, workers: int, access_log: bool) -> int:
             for process in running:
                 process.kill()
     return status
+
+
+def _forget_worker(pid: int | None) -> None:
+    """A dead worker's in-flight requests no longer count (its counters still do)."""
+    from prometheus_client import multiprocess
+
+    if pid is not None:
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from cuecard.core.metrics import COMPILED_CONFIG_CACHE
 from cuecard.runtime.compile import Compiled
+
+_HITS = COMPILED_CONFIG_CACHE.labels("hit")
+_MISSES = COMPILED_CONFIG_CACHE.labels("miss")
 
 CacheKey = tuple[str, str, int]
 
@@ -43,6 +47,9 @@ class CompiledCache:
         compiled = self._entries.get(key)
         if compiled is not None:
             self._entries.move_to_end(key)
+            _HITS.inc()
+        else:
+            _MISSES.inc()
         return compiled
 
     def put(self, key: CacheKey, compiled: Compiled) -> None:

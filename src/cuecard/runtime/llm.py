@@ -14,6 +14,7 @@ Exceptions (all `LlmError`):
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from typing import Any
 import httpx
 
 from cuecard import __version__
+
+log = logging.getLogger("cuecard.llm")
 
 _DETAIL_CHARS = 300
 
@@ -123,6 +126,13 @@ async def chat_completion(
     except httpx.HTTPError as exc:
         raise LlmUnreachable(f"The LLM could not be reached ({type(exc).__name__}).") from None
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    log.info(
+        "LLM %s answered HTTP %d in %.0f ms",
+        model,
+        response.status_code,
+        latency_ms,
+        extra={"llm_model": model, "llm_status": response.status_code, "latency_ms": latency_ms},
+    )
     if response.status_code >= 400:
         raise LlmBadResponse(
             f"The LLM answered HTTP {response.status_code}: {_upstream_detail(response)}",

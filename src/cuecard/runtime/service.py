@@ -15,6 +15,7 @@ from cuecard.agents.service import AgentNotFound, live_snapshot
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.core.errors import AppError, Conflict, NotFound, ServiceUnavailable
+from cuecard.core.metrics import RETRIEVAL_SECONDS
 from cuecard.runtime import llm
 from cuecard.runtime.cache import CompiledCache, draft_key, version_key
 from cuecard.runtime.compile import BudgetMode, Compiled, Format, compile_snapshot
@@ -150,13 +151,14 @@ async def retrieve_trainings(
     resolved = await resolve(uow, cache, agent, body.version)
     index_reused = has_index(resolved.compiled)
     await prepare_index(resolved.compiled)
-    found = retrieve(
-        resolved.compiled,
-        _turns(body.messages),
-        node_id=body.node_id,
-        top_k=body.top_k,
-        budget_tokens=body.budget_tokens,
-    )
+    with RETRIEVAL_SECONDS.time():
+        found = retrieve(
+            resolved.compiled,
+            _turns(body.messages),
+            node_id=body.node_id,
+            top_k=body.top_k,
+            budget_tokens=body.budget_tokens,
+        )
     return RetrieveResponse(
         documents=[
             RetrievedDocument(
@@ -230,7 +232,8 @@ async def run_test_conversation(
     found = None
     if compiled.mode is BudgetMode.RETRIEVE:
         await prepare_index(compiled)
-        found = retrieve(compiled, turns, node_id=body.node_id)
+        with RETRIEVAL_SECONDS.time():
+            found = retrieve(compiled, turns, node_id=body.node_id)
     system, ids, tokens = _prompt(compiled, body.node_id, found)
     conversation = [SentMessage(role=m.role, content=m.content) for m in body.messages]
     conversation_tokens = sum(count_tokens(m.content) for m in conversation)
