@@ -148,14 +148,30 @@ def tokens_create(
     environment: Annotated[str, typer.Option("--environment", help="Environment name.")],
     label: Annotated[str | None, typer.Option(help="A note to tell tokens apart.")] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="Token may only read.")] = False,
+    runtime: Annotated[
+        bool,
+        typer.Option(
+            "--runtime",
+            help="For a voice runtime: may read runtime configs, retrieve, invoke actions and "
+            "report calls, and nothing else.",
+        ),
+    ] = False,
 ) -> None:
     """Create a token and print it alone on stdout. It is shown once; only its hash is kept."""
+    if read_only and runtime:
+        raise fail("--read-only and --runtime exclude each other (a runtime reports calls).")
     settings = _settings()
     key = _guard_key(settings)
     info, secret = _run(
         settings,
         lambda uow: auth.create_token(
-            uow, key, settings.token_prefix, environment, label=label, read_only=read_only
+            uow,
+            key,
+            settings.token_prefix,
+            environment,
+            label=label,
+            read_only=read_only,
+            runtime=runtime,
         ),
     )
     typer.echo(f"Created token {info.id} for environment {info.environment!r}.", err=True)
@@ -168,7 +184,9 @@ def tokens_list(
 ) -> None:
     """List tokens (never their secrets)."""
     rows = _run(_settings(), lambda uow: auth.list_tokens(uow, environment))
-    typer.echo("id\tenvironment\thint\tread_only\tlabel\tcreated_at\tlast_used_at\trevoked_at")
+    typer.echo(
+        "id\tenvironment\thint\tread_only\tlabel\tcreated_at\tlast_used_at\trevoked_at\tscope"
+    )
     for t in rows:
         typer.echo(
             "\t".join(
@@ -181,6 +199,7 @@ def tokens_list(
                     format_timestamp(t.created_at),
                     format_timestamp(t.last_used_at) if t.last_used_at else "",
                     format_timestamp(t.revoked_at) if t.revoked_at else "",
+                    "runtime" if t.runtime else ("read" if t.read_only else "full"),
                 ]
             )
         )

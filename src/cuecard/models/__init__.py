@@ -3,8 +3,25 @@
 from cuecard.models.agent import Agent
 from cuecard.models.agent_version import AgentVersion
 from cuecard.models.api_token import ApiToken
+from cuecard.models.audit_entry import AuditEntry
 from cuecard.models.base import Base
+from cuecard.models.call import Call, CallEvent, CallTurn, CallTurnTraining
 from cuecard.models.environment import Environment
 from cuecard.models.training import Training
+from cuecard.models.webhook import Webhook, WebhookLog
 
-__all__ = ["Agent", "AgentVersion", "ApiToken", "Base", "Environment", "Training"]
+__all__ = [
+    "Agent",
+    "AgentVersion",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Call",
+    "CallEvent",
+    "CallTurn",
+    "CallTurnTraining",
+    "Environment",
+    "Training",
+    "Webhook",
+    "WebhookLog",
+]
