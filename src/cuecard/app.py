@@ -10,7 +10,10 @@ from fastapi.responses import JSONResponse
 
 from cuecard import __version__
 from cuecard.agents.router import router as agents_router
+from cuecard.audit.router import router as audit_router
 from cuecard.auth.service import TokenCache
+from cuecard.calls.router import router as calls_router
+from cuecard.calls.router import runtime as call_reports_router
 from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import install_error_handlers
@@ -19,6 +22,8 @@ from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.router import router as runtime_router
 from cuecard.trainings.router import router as trainings_router
 from cuecard.versions.router import router as versions_router
+from cuecard.webhooks.delivery import running_worker
+from cuecard.webhooks.router import router as webhooks_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = await Database.connect(settings.database_url)
         try:
-            yield
+            # Every server process delivers webhooks too (see webhooks/delivery.py).
+            async with running_worker(app.state.db, settings, secret_key):
+                yield
         finally:
             await app.state.db.close()
 
@@ -59,4 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trainings_router)
     app.include_router(runtime_router)
     app.include_router(versions_router)
+    app.include_router(webhooks_router)
+    app.include_router(calls_router)
+    app.include_router(call_reports_router)
+    app.include_router(audit_router)
     return app

@@ -16,12 +16,14 @@ from cuecard.agents.schemas import (
     AgentUpdate,
     PublishState,
 )
+from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, NotFound, ValidationFailed
 from cuecard.runtime.compile import compile_snapshot
 from cuecard.trainings import repository as trainings_repository
 from cuecard.trainings.schemas import Training, TrainingStatus
+from cuecard.webhooks.outbox import emit
 
 
 class AgentNotFound(NotFound):
@@ -86,6 +88,8 @@ async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Ag
             "updated_at": now,
         },
     )
+    await audit.record(uow, caller, "agent.created", agent_id=row["id"], target_type="agent",
+                       target_id=row["id"], changes=data.model_dump(mode="json"))  # fmt: skip
     return to_agent(row, [])
 
 
@@ -109,10 +113,12 @@ async def get_agent(uow: UnitOfWork, agent: Row) -> Agent:
     return to_agent(agent, await trainings_repository.for_agent(uow, agent["id"]))
 
 
-async def update_agent(uow: UnitOfWork, agent: Row, data: AgentUpdate) -> Agent:
+async def update_agent(uow: UnitOfWork, caller: Caller, agent: Row, data: AgentUpdate) -> Agent:
     """Change settings. Like every change to an agent, it goes back to draft."""
     changes = data.model_dump(exclude_unset=True)
     row = _still_there(await repository.update(uow, agent["id"], changes, utcnow()))
+    await audit.record(uow, caller, "agent.updated", agent_id=row["id"], target_type="agent",
+                       target_id=row["id"], changes=audit.changed(agent, changes))  # fmt: skip
     return to_agent(row, await trainings_repository.for_agent(uow, row["id"]))
 
 
@@ -125,12 +131,14 @@ async def mark_draft(uow: UnitOfWork, agent_id: str) -> Row:
     return _still_there(await repository.update(uow, agent_id, {}, utcnow()))
 
 
-async def delete_agent(uow: UnitOfWork, agent: Row) -> None:
+async def delete_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> None:
     if agent["current_status"] == AgentStatus.PUBLISHED:
         raise Conflict(
             "Published agents must be unpublished before deletion.", code="AGENT_IS_PUBLISHED"
         )
     await repository.delete(uow, agent["id"])
+    await audit.record(uow, caller, "agent.deleted", agent_id=agent["id"], target_type="agent",
+                       target_id=agent["id"], changes={"name": agent["name"]})  # fmt: skip
 
 
 # SQLite hands booleans back as 0/1 and whole REALs as integers (from RETURNING); a snapshot must
@@ -184,18 +192,27 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
             "snapshot": frozen,
             # The hash of the compiled config, so a version, its runtime-config ETag and a diff
             # name the same thing.
-            "config_hash": compile_snapshot(frozen_snapshot).config_hash,
+            "config_hash": (config_hash := compile_snapshot(frozen_snapshot).config_hash),
             "published_at": now,
             "published_by_token_id": caller.token_id,
         },
     )
+    published = {"version": row["published_version"], "config_hash": config_hash}
+    await audit.record(uow, caller, "agent.published", agent_id=row["id"], target_type="agent",
+                       target_id=row["id"], changes=published)  # fmt: skip
+    await emit(uow, row["id"], "event_agent_published",
+               {"agent": {"id": row["id"], "name": row["name"]}, **published})  # fmt: skip
     return _publish_state(row, trainings)
 
 
-async def unpublish_agent(uow: UnitOfWork, agent: Row) -> PublishState:
+async def unpublish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishState:
     row = agent
     if row["current_status"] == AgentStatus.PUBLISHED:
         row = _still_there(await repository.set_unpublished(uow, row["id"], utcnow()))
+        await audit.record(uow, caller, "agent.unpublished", agent_id=row["id"],
+                           target_type="agent", target_id=row["id"])  # fmt: skip
+        await emit(uow, row["id"], "event_agent_unpublished",
+                   {"agent": {"id": row["id"], "name": row["name"]}})  # fmt: skip
     return _publish_state(row, await trainings_repository.for_agent(uow, row["id"]))
 
 

@@ -29,6 +29,15 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_model: str | None = None
     llm_timeout_seconds: float = 30.0
+    # Outbound HTTP (webhooks) refuses private, loopback and link-local targets unless this is set.
+    allow_private_targets: bool = False
+    # Every `cuecard serve` process runs a webhook delivery worker unless this is off.
+    webhook_worker: bool = True
+    webhook_poll_seconds: float = 0.2
+    # Retry n waits retry_base * 2**(n-1) seconds (at most retry_max), half of it jittered.
+    webhook_retry_base_seconds: float = 30.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_log_retention_days: int = 30
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -44,6 +53,12 @@ class Settings:
             llm_api_key=env.get("CUECARD_LLM_API_KEY") or None,
             llm_model=env.get("CUECARD_LLM_MODEL") or None,
             llm_timeout_seconds=_float(env, "CUECARD_LLM_TIMEOUT_SECONDS", 30.0),
+            allow_private_targets=_bool(env, "CUECARD_ALLOW_PRIVATE_TARGETS", False),
+            webhook_worker=_bool(env, "CUECARD_WEBHOOK_WORKER", True),
+            webhook_poll_seconds=_float(env, "CUECARD_WEBHOOK_POLL_SECONDS", 0.2),
+            webhook_retry_base_seconds=_float(env, "CUECARD_WEBHOOK_RETRY_BASE_SECONDS", 30.0),
+            webhook_retry_max_seconds=_float(env, "CUECARD_WEBHOOK_RETRY_MAX_SECONDS", 3600.0),
+            webhook_log_retention_days=_int(env, "CUECARD_WEBHOOK_LOG_RETENTION_DAYS", 30),
         ).validated()
 
     @property
@@ -75,6 +90,15 @@ class Settings:
             raise ConfigError("CUECARD_SECRET_KEY must be set when CUECARD_ENV=production")
         if self.llm_timeout_seconds <= 0:
             raise ConfigError("CUECARD_LLM_TIMEOUT_SECONDS must be a positive number")
+        if not 0 < self.webhook_poll_seconds <= 60:
+            raise ConfigError("CUECARD_WEBHOOK_POLL_SECONDS must be more than 0 and at most 60")
+        if not 0 < self.webhook_retry_base_seconds <= self.webhook_retry_max_seconds:
+            raise ConfigError(
+                "CUECARD_WEBHOOK_RETRY_BASE_SECONDS must be positive and at most "
+                "CUECARD_WEBHOOK_RETRY_MAX_SECONDS"
+            )
+        if self.webhook_log_retention_days < 1:
+            raise ConfigError("CUECARD_WEBHOOK_LOG_RETENTION_DAYS must be at least 1")
         if self.secret_key is not None and len(self.secret_key) < 16:
             raise ConfigError("CUECARD_SECRET_KEY must be at least 16 characters")
         return self
@@ -112,6 +136,17 @@ def _int(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _bool(env: os._Environ[str] | dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _float(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:

@@ -41,7 +41,7 @@ async def create_training(
     agent: ScopedAgent,
     body: Annotated[TrainingCreate, json_body(TrainingCreate)],
 ) -> MessageEnvelope[Training]:
-    training, created = await service.upsert_training(uow, agent, body)
+    training, created = await service.upsert_training(uow, caller, agent, body)
     verb = "created" if created else "updated"
     return MessageEnvelope(message=f"Agent training {verb} successfully", data=training)
 
@@ -50,5 +50,5 @@ async def create_training(
 async def delete_training(
     uow: Uow, caller: TrainingDeleter, agent: ScopedAgent, training_id: str
 ) -> Message:
-    await service.delete_training(uow, agent, training_id)
+    await service.delete_training(uow, caller, agent, training_id)
     return Message(message="Agent training deleted successfully")

@@ -4,10 +4,13 @@ back to draft in the same transaction."""
 from __future__ import annotations
 
 from cuecard.agents.service import mark_draft
+from cuecard.audit import service as audit
+from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import NotFound
 from cuecard.trainings import repository
 from cuecard.trainings.schemas import Training, TrainingCreate, TrainingStatus
+from cuecard.webhooks.outbox import emit
 
 
 class TrainingNotFound(NotFound):
@@ -23,7 +26,7 @@ async def list_trainings(
 
 
 async def upsert_training(
-    uow: UnitOfWork, agent: Row, data: TrainingCreate
+    uow: UnitOfWork, caller: Caller, agent: Row, data: TrainingCreate
 ) -> tuple[Training, bool]:
     """Create the training, or update this agent's training with the same node_id.
 
@@ -47,10 +50,20 @@ async def upsert_training(
             "now": utcnow(),
         },
     )
-    return Training.model_validate(row), row["id"] == candidate_id
+    training, created = Training.model_validate(row), row["id"] == candidate_id
+    await audit.record(uow, caller, "training.created" if created else "training.updated",
+                       agent_id=agent["id"], target_type="training", target_id=training.id,
+                       changes=data.model_dump(mode="json", exclude_none=True))  # fmt: skip
+    await emit(uow, agent["id"], "event_training_updated",
+               {"training": training.model_dump(mode="json"), "created": created})  # fmt: skip
+    return training, created
 
 
-async def delete_training(uow: UnitOfWork, agent: Row, training_id: str) -> None:
+async def delete_training(uow: UnitOfWork, caller: Caller, agent: Row, training_id: str) -> None:
     await mark_draft(uow, agent["id"])
     if not await repository.delete(uow, agent["id"], training_id.lower()):
         raise TrainingNotFound()  # rolls the draft reset back with it
+    await audit.record(uow, caller, "training.deleted", agent_id=agent["id"],
+                       target_type="training", target_id=training_id.lower())  # fmt: skip
+    await emit(uow, agent["id"], "event_training_deleted",
+               {"training": {"id": training_id.lower()}})  # fmt: skip
