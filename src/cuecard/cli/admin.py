@@ -26,8 +26,10 @@ app = typer.Typer(
 )
 environments = typer.Typer(help="Manage environments (tenants).", no_args_is_help=True)
 tokens = typer.Typer(help="Manage environment tokens.", no_args_is_help=True)
+deliveries = typer.Typer(help="Deliver webhook events.", no_args_is_help=True)
 app.add_typer(environments, name="environments", rich_help_panel="Server administration")
 app.add_typer(tokens, name="tokens", rich_help_panel="Server administration")
+app.add_typer(deliveries, name="deliveries", rich_help_panel="Server administration")
 
 ADMIN = "Server administration"
 
@@ -210,6 +212,44 @@ def tokens_revoke(token_id: str) -> None:
     """Revoke a token. Every server stops accepting it within two seconds."""
     _run(_settings(), lambda uow: auth.revoke_token(uow, token_id))
     typer.echo(f"Revoked token {token_id}.", err=True)
+
+
+@deliveries.command("run")
+def deliveries_run(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit.")] = False,
+) -> None:
+    """Run the webhook delivery worker alone (`cuecard serve` runs one in every process too).
+
+    Any number of these and of servers may share one PostgreSQL database: each delivery is
+    claimed by one of them. Stops on SIGTERM or Ctrl-C after the attempts in flight.
+    """
+    import signal
+
+    from cuecard.webhooks.delivery import DeliveryWorker
+
+    settings = _settings()
+    key = _guard_key(settings)
+
+    async def go() -> int:
+        db = await Database.connect(settings.database_url)
+        worker = DeliveryWorker(db, settings, key)
+        try:
+            if once:
+                return await worker.run_once()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            typer.echo("Delivering webhook events; Ctrl-C stops.", err=True)
+            await worker.run(stop)
+            return 0
+        finally:
+            await worker.close()
+            await db.close()
+
+    sent = _guard(go())
+    if once:
+        typer.echo(f"Sent {sent} deliveries.", err=True)
 
 
 def _guard_key(settings: Settings) -> bytes:

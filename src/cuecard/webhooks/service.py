@@ -99,7 +99,8 @@ def _refuse_private(url: str | None, settings: Settings) -> None:
 
 def _columns(key: bytes, webhook_id: str, data: WebhookCreate | WebhookUpdate) -> dict[str, Any]:
     """The columns a create or update writes, from the fields the request set."""
-    fields = data.model_dump(exclude_unset=True, exclude_none=True)
+    # A create writes every field (defaults too); an update only those the request sent.
+    fields = data.model_dump(exclude_unset=isinstance(data, WebhookUpdate), exclude_none=True)
     values: dict[str, Any] = {}
     for name in ("name", "webhook_url", "timeout", "max_retries", "http_method",
                  "authorization_scheme"):  # fmt: skip
