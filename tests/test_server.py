@@ -18,9 +18,12 @@ from tests.conftest import SECRET, TokenFactory, bearer, free_port
 
 
 @contextmanager
-def serve(database_url: str, workers: int = 1) -> Iterator[str]:
+def serve(
+    database_url: str, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "CUECARD_DATABASE_URL": database_url, "CUECARD_SECRET_KEY": SECRET}
+    env = {**os.environ, "CUECARD_DATABASE_URL": database_url, "CUECARD_SECRET_KEY": SECRET,
+           **(extra_env or {})}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "cuecard.cli.admin", "serve", "--port", str(port),
          "--workers", str(workers)],

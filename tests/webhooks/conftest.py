@@ -49,8 +49,7 @@ def create_webhook(
     client: httpx.AsyncClient, headers: dict[str, str], agent: dict[str, Any]
 ) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def create(url: str, **fields: Any) -> dict[str, Any]:
-        body = {"name": "Hook", "webhook_url": url, "events": ["event_training_updated"],
-                **fields}  # fmt: skip
+        body = {"name": "Hook", "webhook_url": url, "events": ["event_training_updated"], **fields}
         response = await client.post(
             f"/api/v1/agents/{agent['id']}/webhooks", json=body, headers=headers
         )

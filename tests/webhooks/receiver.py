@@ -56,7 +56,7 @@ class Receiver:
                     receiver.requests.append(
                         Received(
                             self.command, self.path, dict(self.headers.items()), body, time.time()
-                        )  # fmt: skip
+                        )
                     )
                     count = len(receiver.requests)
                 if receiver.delay:

@@ -33,20 +33,29 @@ async def drain(worker: DeliveryWorker, until: Any, timeout: float = 20) -> None
         await asyncio.sleep(0.02)
 
 
-async def upsert(client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-                 node: str = "refunds", text: str = "Refunds within 30 days.") -> dict[str, Any]:  # fmt: skip
-    response = await client.post(f"/api/v1/agents/{agent['id']}/trainings", headers=headers,
-                                 json={"node_id": node, "subject": "Refunds",
-                                       "instructions": text})  # fmt: skip
+async def upsert(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    agent: Agent,
+    node: str = "refunds",
+    text: str = "Refunds within 30 days.",
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/api/v1/agents/{agent['id']}/trainings",
+        headers=headers,
+        json={"node_id": node, "subject": "Refunds", "instructions": text},
+    )
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
-async def logs(client: httpx.AsyncClient, headers: dict[str, str], agent: Agent, hook: Any,
-               **params: Any) -> dict[str, Any]:  # fmt: skip
-    response = await client.get(f"/api/v1/agents/{agent['id']}/webhooks/{hook['id']}/logs",
-                                headers=headers, params=params)  # fmt: skip
+async def logs(
+    client: httpx.AsyncClient, headers: dict[str, str], agent: Agent, hook: Any, **params: Any
+) -> dict[str, Any]:
+    response = await client.get(
+        f"/api/v1/agents/{agent['id']}/webhooks/{hook['id']}/logs", headers=headers, params=params
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -54,9 +63,14 @@ async def logs(client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
 
 class TestConfigEvents:
     async def test_a_training_write_is_delivered_signed_with_its_event_id(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, worker: DeliveryWorker,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        worker: DeliveryWorker,
+    ) -> None:
         hook = await create_webhook(receiver.url, webhook_secret="whsec-1")
         training = await upsert(client, headers, agent)
         await drain(worker, lambda: len(receiver.requests) == 1)
@@ -75,9 +89,14 @@ class TestConfigEvents:
         assert entry["delivered_at"] is not None and entry["duration_ms"] >= 0
 
     async def test_publish_unpublish_and_delete_each_send_their_event(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, worker: DeliveryWorker,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        worker: DeliveryWorker,
+    ) -> None:
         await create_webhook(
             receiver.url,
             events=["event_agent_published", "event_agent_unpublished", "event_training_deleted"],
@@ -102,9 +121,14 @@ class TestConfigEvents:
         assert got["event_training_deleted"]["training"] == {"id": training["id"]}
 
     async def test_a_disabled_webhook_gets_nothing(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, worker: DeliveryWorker,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        worker: DeliveryWorker,
+    ) -> None:
         await create_webhook(receiver.url, enabled=False)
         await upsert(client, headers, agent)
         assert await worker.run_once() == 0
@@ -113,9 +137,15 @@ class TestConfigEvents:
 
 class TestOutboxTransaction:
     async def test_a_rolled_back_write_sends_nothing(
-        self, app: Any, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, worker: DeliveryWorker,
-    ) -> None:  # fmt: skip
+        self,
+        app: Any,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        worker: DeliveryWorker,
+    ) -> None:
         hook = await create_webhook(receiver.url)
         async with app.state.db.transaction() as uow:
             token = await uow.one("SELECT id, environment_id FROM api_tokens")
@@ -128,9 +158,11 @@ class TestOutboxTransaction:
         with pytest.raises(Boom):
             async with app.state.db.transaction() as uow:
                 await trainings.upsert_training(
-                    uow, caller, agent_row,
+                    uow,
+                    caller,
+                    agent_row,
                     TrainingCreate(subject="Never", instructions="Rolled back."),
-                )  # fmt: skip
+                )
                 raise Boom()  # the request fails after the event was queued
 
         assert await worker.run_once() == 0
@@ -142,9 +174,15 @@ class TestOutboxTransaction:
 
 class TestRetries:
     async def test_failed_attempts_follow_the_backoff_schedule(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, worker: DeliveryWorker, settings: Settings,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        worker: DeliveryWorker,
+        settings: Settings,
+    ) -> None:
         receiver.status = 503
         hook = await create_webhook(receiver.url, max_retries=3)
         await upsert(client, headers, agent)
@@ -167,14 +205,20 @@ class TestRetries:
             (1, "retrying"),
         ]
         assert entries[0]["error"] == "HTTP 503 Service Unavailable"
-        got = await client.get(f"/api/v1/agents/{agent['id']}/webhooks/{hook['id']}",
-                               headers=headers)  # fmt: skip
+        got = await client.get(
+            f"/api/v1/agents/{agent['id']}/webhooks/{hook['id']}", headers=headers
+        )
         assert got.json()["data"]["status"] == "error"
 
     async def test_a_receiver_that_is_down_and_comes_back_gets_every_event(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, worker: DeliveryWorker,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        worker: DeliveryWorker,
+    ) -> None:
         hook = await create_webhook(receiver.url, max_retries=10)
         receiver.stop()
         for i in range(5):
@@ -194,9 +238,14 @@ class TestRetries:
         assert sum(e["status"] == "success" for e in entries) == 5
 
     async def test_retry_queues_a_new_attempt_of_a_failed_log_only(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, worker: DeliveryWorker,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        worker: DeliveryWorker,
+    ) -> None:
         receiver.status = lambda n: 500 if n == 1 else 200
         hook = await create_webhook(receiver.url, max_retries=0)
         await upsert(client, headers, agent)
@@ -219,26 +268,42 @@ class TestRetries:
 
         refused = await client.post(f"{url}/{retried['id']}/retry", headers=headers)
         assert refused.status_code == 422
-        assert refused.json() == {"success": False, "message": "Log cannot be retried",
-                                  "code": "LOG_NOT_RETRIABLE"}  # fmt: skip
-        missing = await client.post(f"{url}/00000000-0000-0000-0000-000000000000/retry",
-                                    headers=headers)  # fmt: skip
+        assert refused.json() == {
+            "success": False,
+            "message": "Log cannot be retried",
+            "code": "LOG_NOT_RETRIABLE",
+        }
+        missing = await client.post(
+            f"{url}/00000000-0000-0000-0000-000000000000/retry", headers=headers
+        )
         assert missing.status_code == 404
 
 
 class TestRequestShape:
     async def test_templates_headers_method_and_bearer_auth_reach_the_receiver(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, worker: DeliveryWorker,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        worker: DeliveryWorker,
+    ) -> None:
         await create_webhook(
-            receiver.url, http_method="PUT", authorization_scheme="bearer",
+            receiver.url,
+            http_method="PUT",
+            authorization_scheme="bearer",
             authorization_value="tok-123",
             custom_headers=[{"key": "X-Team", "value": "support"}],
-            payload_templates={"event_training_updated": {
-                "text": "Training {{training.subject}} changed", "id": "{{training.id}}",
-                "created": "{{created}}", "event_id": "{{event_id}}"}},
-        )  # fmt: skip
+            payload_templates={
+                "event_training_updated": {
+                    "text": "Training {{training.subject}} changed",
+                    "id": "{{training.id}}",
+                    "created": "{{created}}",
+                    "event_id": "{{event_id}}",
+                }
+            },
+        )
         training = await upsert(client, headers, agent)
         await drain(worker, lambda: len(receiver.requests) == 1)
         [got] = receiver.requests
@@ -252,13 +317,22 @@ class TestRequestShape:
 
 class TestPrivateTargetsAtDelivery:
     async def test_a_loopback_target_is_refused_unless_allowed(
-        self, app: Any, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, settings: Settings,
-    ) -> None:  # fmt: skip
+        self,
+        app: Any,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        settings: Settings,
+    ) -> None:
         hook = await create_webhook(receiver.url, max_retries=0)
         await upsert(client, headers, agent)
-        strict = DeliveryWorker(app.state.db, replace(settings, allow_private_targets=False),
-                                settings.resolved_secret_key())  # fmt: skip
+        strict = DeliveryWorker(
+            app.state.db,
+            replace(settings, allow_private_targets=False),
+            settings.resolved_secret_key(),
+        )
         try:
             assert await strict.run_once() == 1
         finally:
@@ -273,25 +347,35 @@ class TestPrivateTargetsAtDelivery:
 
 class TestLogs:
     async def test_logs_page_newest_first_and_are_kept_30_days(
-        self, app: Any, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver, worker: DeliveryWorker,
-    ) -> None:  # fmt: skip
+        self,
+        app: Any,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+        worker: DeliveryWorker,
+    ) -> None:
         hook = await create_webhook(receiver.url)
         for i in range(3):
             await upsert(client, headers, agent, node=f"n{i}")
         await drain(worker, lambda: len(receiver.requests) == 3)
         page = await logs(client, headers, agent, hook, per_page=2)
-        assert page["pagination"] == {"current_page": 1, "per_page": 2, "total": 3,
-                                      "last_page": 2}  # fmt: skip
+        assert page["pagination"] == {"current_page": 1, "per_page": 2, "total": 3, "last_page": 2}
         assert page["data"][0]["request_payload"]["training"]["node_id"] == "n2"
-        bad = await client.get(f"/api/v1/agents/{agent['id']}/webhooks/{hook['id']}/logs",
-                               headers=headers, params={"per_page": 101})  # fmt: skip
+        bad = await client.get(
+            f"/api/v1/agents/{agent['id']}/webhooks/{hook['id']}/logs",
+            headers=headers,
+            params={"per_page": 101},
+        )
         assert bad.status_code == 422
 
         old = utcnow() - timedelta(days=31)
         async with app.state.db.transaction() as uow:
-            await uow.write("UPDATE webhook_logs SET created_at = :old WHERE id = :id",
-                            {"old": old, "id": page["data"][0]["id"]})  # fmt: skip
+            await uow.write(
+                "UPDATE webhook_logs SET created_at = :old WHERE id = :id",
+                {"old": old, "id": page["data"][0]["id"]},
+            )
         worker._last_cleanup = 0.0
         await worker.run_once()
         assert (await logs(client, headers, agent, hook))["pagination"]["total"] == 2

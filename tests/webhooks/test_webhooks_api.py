@@ -22,9 +22,12 @@ def hooks(agent: Agent) -> str:
 
 class TestListAgentWebhooks:
     async def test_lists_webhooks_and_every_available_event(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
         create_webhook: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         created = await create_webhook("https://example.com/hook")
         response = await client.get(hooks(agent), headers=headers)
         assert response.status_code == 200
@@ -49,11 +52,16 @@ class TestCreateWebhook:
     async def test_defaults_and_the_documented_object(
         self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent
     ) -> None:
-        response = await client.post(hooks(agent), headers=headers, json={
-            "name": "My Webhook", "webhook_url": "https://example.com/webhook",
-            "webhook_secret": "s3cret-value", "events": ["event_phone_call_started",
-                                                        "event_phone_call_ended"],
-        })  # fmt: skip
+        response = await client.post(
+            hooks(agent),
+            headers=headers,
+            json={
+                "name": "My Webhook",
+                "webhook_url": "https://example.com/webhook",
+                "webhook_secret": "s3cret-value",
+                "events": ["event_phone_call_started", "event_phone_call_ended"],
+            },
+        )
         assert response.status_code == 200
         body = response.json()
         assert body["message"] == "Webhook created successfully"
@@ -68,10 +76,17 @@ class TestCreateWebhook:
     async def test_every_invalid_field_is_reported_in_laravel_words(
         self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent
     ) -> None:
-        response = await client.post(hooks(agent), headers=headers, json={
-            "name": "x" * 256, "events": [], "timeout": 4, "max_retries": 11,
-            "http_method": "GET",
-        })  # fmt: skip
+        response = await client.post(
+            hooks(agent),
+            headers=headers,
+            json={
+                "name": "x" * 256,
+                "events": [],
+                "timeout": 4,
+                "max_retries": 11,
+                "http_method": "GET",
+            },
+        )
         assert response.status_code == 422
         errors = response.json()["errors"]
         assert errors["webhook_url"] == ["The webhook url field is required."]
@@ -84,9 +99,15 @@ class TestCreateWebhook:
     async def test_bad_url_and_unknown_event(
         self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent
     ) -> None:
-        response = await client.post(hooks(agent), headers=headers, json={
-            "name": "n", "webhook_url": "not a url", "events": ["event_nope"],
-        })  # fmt: skip
+        response = await client.post(
+            hooks(agent),
+            headers=headers,
+            json={
+                "name": "n",
+                "webhook_url": "not a url",
+                "events": ["event_nope"],
+            },
+        )
         errors = response.json()["errors"]
         assert errors["webhook_url"] == ["The webhook url must be a valid URL."]
         assert errors["events"] == ["The selected events is invalid."]
@@ -105,9 +126,14 @@ class TestCreateWebhook:
 
 class TestPrivateTargetsAreRefusedByDefault:
     async def test_loopback_url_is_refused_at_create_and_at_test(
-        self, settings: Settings, headers: dict[str, str], agent: Agent, client: httpx.AsyncClient,
-        create_webhook: Any, receiver: Receiver,
-    ) -> None:  # fmt: skip
+        self,
+        settings: Settings,
+        headers: dict[str, str],
+        agent: Agent,
+        client: httpx.AsyncClient,
+        create_webhook: Any,
+        receiver: Receiver,
+    ) -> None:
         hook = await create_webhook(receiver.url)  # allowed by this suite's settings
         strict = create_app(replace(settings, allow_private_targets=False))
         async with strict.router.lifespan_context(strict):
@@ -136,9 +162,12 @@ class TestPrivateTargetsAreRefusedByDefault:
 
 class TestGetUpdateDeleteToggle:
     async def test_get_and_not_found(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
         create_webhook: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         hook = await create_webhook("https://example.com/a")
         got = await client.get(f"{hooks(agent)}/{hook['id']}", headers=headers)
         assert got.json()["data"] == hook
@@ -148,26 +177,36 @@ class TestGetUpdateDeleteToggle:
             assert response.json()["message"] == "Webhook not found."
 
     async def test_update_changes_only_what_is_sent(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
         create_webhook: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         hook = await create_webhook("https://example.com/a", timeout=45)
-        response = await client.put(f"{hooks(agent)}/{hook['id']}", headers=headers,
-                                    json={"name": "Renamed", "enabled": False})  # fmt: skip
+        response = await client.put(
+            f"{hooks(agent)}/{hook['id']}",
+            headers=headers,
+            json={"name": "Renamed", "enabled": False},
+        )
         assert response.json()["message"] == "Webhook updated successfully"
         data = response.json()["data"]
         assert (data["name"], data["timeout"], data["enabled"]) == ("Renamed", 45, False)
         assert data["status"] == "disabled"
-        empty = await client.put(f"{hooks(agent)}/{hook['id']}", headers=headers,
-                                 json={"events": []})  # fmt: skip
+        empty = await client.put(
+            f"{hooks(agent)}/{hook['id']}", headers=headers, json={"events": []}
+        )
         assert empty.json()["errors"]["events"] == [
             "The events field must contain at least 1 items."
         ]
 
     async def test_toggle_flips_and_says_so(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
         create_webhook: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         hook = await create_webhook("https://example.com/a")
         url = f"{hooks(agent)}/{hook['id']}/toggle"
         off = (await client.patch(url, headers=headers)).json()
@@ -184,9 +223,12 @@ class TestGetUpdateDeleteToggle:
         )
 
     async def test_delete_removes_it(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
         create_webhook: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         hook = await create_webhook("https://example.com/a")
         deleted = await client.delete(f"{hooks(agent)}/{hook['id']}", headers=headers)
         assert deleted.json() == {"success": True, "message": "Webhook deleted successfully"}
@@ -196,9 +238,13 @@ class TestGetUpdateDeleteToggle:
 
 class TestTestWebhook:
     async def test_sends_the_documented_payload_signed(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+    ) -> None:
         hook = await create_webhook(receiver.url, webhook_secret="whsec-test")
         response = await client.post(f"{hooks(agent)}/{hook['id']}/test", headers=headers)
         assert response.status_code == 200, response.text
@@ -214,9 +260,13 @@ class TestTestWebhook:
         assert not verify_signature("other", got.headers["X-Cuecard-Signature"], got.body)
 
     async def test_a_failing_target_is_reported(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-        create_webhook: Any, receiver: Receiver,
-    ) -> None:  # fmt: skip
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+    ) -> None:
         receiver.status = 500
         hook = await create_webhook(receiver.url)
         response = await client.post(f"{hooks(agent)}/{hook['id']}/test", headers=headers)
@@ -236,9 +286,12 @@ class TestRuntimeTokens:
 
         async with app.state.db.transaction() as uow:
             _, secret = await auth.create_token(
-                uow, settings.resolved_secret_key(), settings.token_prefix, "default",
+                uow,
+                settings.resolved_secret_key(),
+                settings.token_prefix,
+                "default",
                 runtime=True,
-            )  # fmt: skip
+            )
         response = await client.get(hooks(agent), headers=bearer(secret))
         assert response.status_code == 403
         assert response.json()["code"] == "RUNTIME_TOKEN_FORBIDDEN"

@@ -88,8 +88,15 @@ async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Ag
             "updated_at": now,
         },
     )
-    await audit.record(uow, caller, "agent.created", agent_id=row["id"], target_type="agent",
-                       target_id=row["id"], changes=data.model_dump(mode="json"))  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "agent.created",
+        agent_id=row["id"],
+        target_type="agent",
+        target_id=row["id"],
+        changes=data.model_dump(mode="json"),
+    )
     return to_agent(row, [])
 
 
@@ -117,8 +124,15 @@ async def update_agent(uow: UnitOfWork, caller: Caller, agent: Row, data: AgentU
     """Change settings. Like every change to an agent, it goes back to draft."""
     changes = data.model_dump(exclude_unset=True)
     row = _still_there(await repository.update(uow, agent["id"], changes, utcnow()))
-    await audit.record(uow, caller, "agent.updated", agent_id=row["id"], target_type="agent",
-                       target_id=row["id"], changes=audit.changed(agent, changes))  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "agent.updated",
+        agent_id=row["id"],
+        target_type="agent",
+        target_id=row["id"],
+        changes=audit.changed(agent, changes),
+    )
     return to_agent(row, await trainings_repository.for_agent(uow, row["id"]))
 
 
@@ -137,8 +151,15 @@ async def delete_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> None:
             "Published agents must be unpublished before deletion.", code="AGENT_IS_PUBLISHED"
         )
     await repository.delete(uow, agent["id"])
-    await audit.record(uow, caller, "agent.deleted", agent_id=agent["id"], target_type="agent",
-                       target_id=agent["id"], changes={"name": agent["name"]})  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "agent.deleted",
+        agent_id=agent["id"],
+        target_type="agent",
+        target_id=agent["id"],
+        changes={"name": agent["name"]},
+    )
 
 
 # SQLite hands booleans back as 0/1 and whole REALs as integers (from RETURNING); a snapshot must
@@ -198,10 +219,21 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
         },
     )
     published = {"version": row["published_version"], "config_hash": config_hash}
-    await audit.record(uow, caller, "agent.published", agent_id=row["id"], target_type="agent",
-                       target_id=row["id"], changes=published)  # fmt: skip
-    await emit(uow, row["id"], "event_agent_published",
-               {"agent": {"id": row["id"], "name": row["name"]}, **published})  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "agent.published",
+        agent_id=row["id"],
+        target_type="agent",
+        target_id=row["id"],
+        changes=published,
+    )
+    await emit(
+        uow,
+        row["id"],
+        "event_agent_published",
+        {"agent": {"id": row["id"], "name": row["name"]}, **published},
+    )
     return _publish_state(row, trainings)
 
 
@@ -209,10 +241,20 @@ async def unpublish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> Publis
     row = agent
     if row["current_status"] == AgentStatus.PUBLISHED:
         row = _still_there(await repository.set_unpublished(uow, row["id"], utcnow()))
-        await audit.record(uow, caller, "agent.unpublished", agent_id=row["id"],
-                           target_type="agent", target_id=row["id"])  # fmt: skip
-        await emit(uow, row["id"], "event_agent_unpublished",
-                   {"agent": {"id": row["id"], "name": row["name"]}})  # fmt: skip
+        await audit.record(
+            uow,
+            caller,
+            "agent.unpublished",
+            agent_id=row["id"],
+            target_type="agent",
+            target_id=row["id"],
+        )
+        await emit(
+            uow,
+            row["id"],
+            "event_agent_unpublished",
+            {"agent": {"id": row["id"], "name": row["name"]}},
+        )
     return _publish_state(row, await trainings_repository.for_agent(uow, row["id"]))
 
 

@@ -93,9 +93,15 @@ async def insert_turn_trainings(uow: UnitOfWork, rows: list[dict[str, Any]]) -> 
         )
 
 
-def _filters(environment_id: str, agent_id: str | None, status: str | None,
-             direction: str | None, search: str | None, since: datetime | None,
-             before: datetime | None) -> tuple[str, dict[str, Any]]:  # fmt: skip
+def _filters(
+    environment_id: str,
+    agent_id: str | None,
+    status: str | None,
+    direction: str | None,
+    search: str | None,
+    since: datetime | None,
+    before: datetime | None,
+) -> tuple[str, dict[str, Any]]:
     where = ["c.environment_id = :env"]
     params: dict[str, Any] = {"env": environment_id}
     if agent_id is not None:
@@ -136,8 +142,7 @@ async def page(
     limit: int,
     offset: int,
 ) -> tuple[list[Row], int]:
-    condition, params = _filters(environment_id, agent_id, status, direction, search, since,
-                                 before)  # fmt: skip
+    condition, params = _filters(environment_id, agent_id, status, direction, search, since, before)
     total = await uow.one(f"SELECT COUNT(*) AS n FROM calls c WHERE {condition}", params)
     rows = await uow.all(
         f"SELECT {COLUMNS}, {_AGENT} FROM calls c JOIN agents a ON a.id = c.agent_id "
@@ -172,8 +177,13 @@ async def turn_trainings(uow: UnitOfWork, call_id: str) -> list[Row]:
     )
 
 
-async def usage(uow: UnitOfWork, agent_id: str, training_id: str, since: datetime | None,
-                before: datetime | None) -> Row:  # fmt: skip
+async def usage(
+    uow: UnitOfWork,
+    agent_id: str,
+    training_id: str,
+    since: datetime | None,
+    before: datetime | None,
+) -> Row:
     where = "agent_id = :agent AND training_id = :training"
     params: dict[str, Any] = {"agent": agent_id, "training": training_id}
     if since is not None:

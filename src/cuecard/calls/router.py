@@ -74,8 +74,9 @@ async def get_agent_calls(
 
 
 @router.get("/agents/{agent_id}/calls/{call_id}")
-async def get_call(uow: Uow, caller: Reader, agent: ScopedAgent, call_id: str
-                   ) -> Envelope[CallDetail]:  # fmt: skip
+async def get_call(
+    uow: Uow, caller: Reader, agent: ScopedAgent, call_id: str
+) -> Envelope[CallDetail]:
     return Envelope(data=await service.get_call(uow, agent, call_id))
 
 

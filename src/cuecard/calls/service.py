@@ -102,8 +102,9 @@ def _context(row: Row) -> dict[str, Any] | None:
 
 
 async def _emit_call_event(uow: UnitOfWork, row: Row, event: str, extra: dict[str, Any]) -> None:
-    await emit(uow, row["agent_id"], event,
-               {"call": _payload_call(row), "context": _context(row), **extra})  # fmt: skip
+    await emit(
+        uow, row["agent_id"], event, {"call": _payload_call(row), "context": _context(row), **extra}
+    )
 
 
 # --- reports from runtimes ----------------------------------------------------------------------
@@ -175,14 +176,18 @@ async def report_events(uow: UnitOfWork, agent: Row, call_id: str, data: EventsR
         if not stored:
             continue
         accepted += 1
-        if report.event in _ANSWERING and call["status"] in (CallStatus.INITIATED,
-                                                              CallStatus.RINGING):  # fmt: skip
+        if report.event in _ANSWERING and call["status"] in (
+            CallStatus.INITIATED,
+            CallStatus.RINGING,
+        ):
             await repository.set_status(uow, call["id"], {"status": "answered", "updated_at": now})
             call = {**call, "status": "answered", "updated_at": now}
         await _emit_call_event(
-            uow, call, report.event,
+            uow,
+            call,
+            report.event,
             {"occurred_at": format_timestamp(occurred), "data": report.data},
-        )  # fmt: skip
+        )
     return Accepted(accepted=accepted, duplicates=len(data.events) - accepted)
 
 
@@ -243,8 +248,13 @@ async def close_call(uow: UnitOfWork, agent: Row, call_id: str, data: CallClose)
         call["id"],
         {"status": data.status, "duration": data.duration, "ended_at": ended, "updated_at": now},
     )
-    row = {**call, "status": data.status, "duration": data.duration, "ended_at": ended,
-           "updated_at": now}  # fmt: skip
+    row = {
+        **call,
+        "status": data.status,
+        "duration": data.duration,
+        "ended_at": ended,
+        "updated_at": now,
+    }
     await _emit_call_event(uow, row, CALL_CLOSED, {"ended_at": format_timestamp(ended)})
     return to_call(row)
 

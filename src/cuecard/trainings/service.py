@@ -51,11 +51,21 @@ async def upsert_training(
         },
     )
     training, created = Training.model_validate(row), row["id"] == candidate_id
-    await audit.record(uow, caller, "training.created" if created else "training.updated",
-                       agent_id=agent["id"], target_type="training", target_id=training.id,
-                       changes=data.model_dump(mode="json", exclude_none=True))  # fmt: skip
-    await emit(uow, agent["id"], "event_training_updated",
-               {"training": training.model_dump(mode="json"), "created": created})  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "training.created" if created else "training.updated",
+        agent_id=agent["id"],
+        target_type="training",
+        target_id=training.id,
+        changes=data.model_dump(mode="json", exclude_none=True),
+    )
+    await emit(
+        uow,
+        agent["id"],
+        "event_training_updated",
+        {"training": training.model_dump(mode="json"), "created": created},
+    )
     return training, created
 
 
@@ -63,7 +73,14 @@ async def delete_training(uow: UnitOfWork, caller: Caller, agent: Row, training_
     await mark_draft(uow, agent["id"])
     if not await repository.delete(uow, agent["id"], training_id.lower()):
         raise TrainingNotFound()  # rolls the draft reset back with it
-    await audit.record(uow, caller, "training.deleted", agent_id=agent["id"],
-                       target_type="training", target_id=training_id.lower())  # fmt: skip
-    await emit(uow, agent["id"], "event_training_deleted",
-               {"training": {"id": training_id.lower()}})  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "training.deleted",
+        agent_id=agent["id"],
+        target_type="training",
+        target_id=training_id.lower(),
+    )
+    await emit(
+        uow, agent["id"], "event_training_deleted", {"training": {"id": training_id.lower()}}
+    )

@@ -144,8 +144,15 @@ async def restore_version(
     if back:
         await repository.restore_trainings(uow, back)
     trainings = await trainings_repository.for_agent(uow, agent["id"])
-    await audit.record(uow, caller, "agent.restored", agent_id=agent["id"], target_type="agent",
-                       target_id=agent["id"], changes={"version": number})  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "agent.restored",
+        agent_id=agent["id"],
+        target_type="agent",
+        target_id=agent["id"],
+        changes={"version": number},
+    )
     return RestoreResult(
         restored_version=number,
         agent=to_agent(row, trainings),

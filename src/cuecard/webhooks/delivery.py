@@ -264,8 +264,10 @@ class DeliveryWorker:
 
     async def _deliver(self, claimed: Row) -> None:
         async with self.db.transaction() as uow:
-            webhook = await uow.one(f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = :id",
-                                    {"id": claimed["webhook_id"]})  # fmt: skip
+            webhook = await uow.one(
+                f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = :id",
+                {"id": claimed["webhook_id"]},
+            )
         if webhook is None:
             return  # deleted meanwhile; its logs went with it
         payload = json.loads(claimed["payload"])
@@ -292,8 +294,9 @@ class DeliveryWorker:
 
 
 @asynccontextmanager
-async def running_worker(db: Database, settings: Settings, secret_key: bytes
-                         ) -> AsyncIterator[DeliveryWorker | None]:  # fmt: skip
+async def running_worker(
+    db: Database, settings: Settings, secret_key: bytes
+) -> AsyncIterator[DeliveryWorker | None]:
     """A worker running in the background for the block, if settings want one."""
     if not settings.webhook_worker:
         yield None

@@ -38,8 +38,9 @@ async def insert(uow: UnitOfWork, values: dict[str, Any]) -> Row:
     return rows[0]
 
 
-async def update(uow: UnitOfWork, agent_id: str, webhook_id: str, values: dict[str, Any]
-                 ) -> Row | None:  # fmt: skip
+async def update(
+    uow: UnitOfWork, agent_id: str, webhook_id: str, values: dict[str, Any]
+) -> Row | None:
     assignments = ", ".join(f"{name} = :{name}" for name in values)
     rows = await uow.write(
         f"UPDATE webhooks SET {assignments} WHERE id = :_id AND agent_id = :_agent "
@@ -57,8 +58,9 @@ async def delete(uow: UnitOfWork, agent_id: str, webhook_id: str) -> bool:
     return bool(rows)
 
 
-async def logs_page(uow: UnitOfWork, webhook_id: str, limit: int, offset: int
-                    ) -> tuple[list[Row], int]:  # fmt: skip
+async def logs_page(
+    uow: UnitOfWork, webhook_id: str, limit: int, offset: int
+) -> tuple[list[Row], int]:
     total = await uow.one(
         "SELECT COUNT(*) AS n FROM webhook_logs WHERE webhook_id = :id", {"id": webhook_id}
     )

@@ -28,8 +28,9 @@ router = APIRouter(
 
 
 @router.get("")
-async def list_agent_webhooks(uow: Uow, caller: Reader, agent: WebhookAgent
-                              ) -> Envelope[WebhookList]:  # fmt: skip
+async def list_agent_webhooks(
+    uow: Uow, caller: Reader, agent: WebhookAgent
+) -> Envelope[WebhookList]:
     return Envelope(data=await service.list_webhooks(uow, agent))
 
 
@@ -68,8 +69,7 @@ async def update_webhook(
 
 
 @router.delete("/{webhook_id}")
-async def delete_webhook(uow: Uow, caller: Writer, agent: WebhookAgent, webhook_id: str
-                         ) -> Message:  # fmt: skip
+async def delete_webhook(uow: Uow, caller: Writer, agent: WebhookAgent, webhook_id: str) -> Message:
     await service.delete_webhook(uow, caller, agent, webhook_id)
     return Message(message="Webhook deleted successfully")
 

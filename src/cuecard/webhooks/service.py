@@ -102,8 +102,14 @@ def _columns(key: bytes, webhook_id: str, data: WebhookCreate | WebhookUpdate) -
     # A create writes every field (defaults too); an update only those the request sent.
     fields = data.model_dump(exclude_unset=isinstance(data, WebhookUpdate), exclude_none=True)
     values: dict[str, Any] = {}
-    for name in ("name", "webhook_url", "timeout", "max_retries", "http_method",
-                 "authorization_scheme"):  # fmt: skip
+    for name in (
+        "name",
+        "webhook_url",
+        "timeout",
+        "max_retries",
+        "http_method",
+        "authorization_scheme",
+    ):
         if name in fields:
             values[name] = fields[name]
     if "events" in fields:
@@ -141,9 +147,13 @@ async def list_webhooks(uow: UnitOfWork, agent: Row) -> WebhookList:
 
 
 async def create_webhook(
-    uow: UnitOfWork, caller: Caller, settings: Settings, key: bytes, agent: Row,
+    uow: UnitOfWork,
+    caller: Caller,
+    settings: Settings,
+    key: bytes,
+    agent: Row,
     data: WebhookCreate,
-) -> Webhook:  # fmt: skip
+) -> Webhook:
     _refuse_private(data.webhook_url, settings)
     webhook_id = new_id()
     now = utcnow()
@@ -165,9 +175,15 @@ async def create_webhook(
             "updated_at": now,
         },
     )
-    await audit.record(uow, caller, "webhook.created", agent_id=agent["id"],
-                       target_type="webhook", target_id=webhook_id,
-                       changes=_audit_changes(data))  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "webhook.created",
+        agent_id=agent["id"],
+        target_type="webhook",
+        target_id=webhook_id,
+        changes=_audit_changes(data),
+    )
     return to_webhook(row)
 
 
@@ -176,9 +192,14 @@ async def get_webhook(uow: UnitOfWork, agent: Row, webhook_id: str) -> Webhook:
 
 
 async def update_webhook(
-    uow: UnitOfWork, caller: Caller, settings: Settings, key: bytes, agent: Row,
-    webhook_id: str, data: WebhookUpdate,
-) -> Webhook:  # fmt: skip
+    uow: UnitOfWork,
+    caller: Caller,
+    settings: Settings,
+    key: bytes,
+    agent: Row,
+    webhook_id: str,
+    data: WebhookUpdate,
+) -> Webhook:
     current = await _scoped(uow, agent, webhook_id)
     _refuse_private(data.webhook_url, settings)
     values = _columns(key, current["id"], data)
@@ -186,9 +207,15 @@ async def update_webhook(
     row = await repository.update(uow, agent["id"], current["id"], values)
     if row is None:
         raise WebhookNotFound()
-    await audit.record(uow, caller, "webhook.updated", agent_id=agent["id"],
-                       target_type="webhook", target_id=current["id"],
-                       changes=_audit_changes(data))  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "webhook.updated",
+        agent_id=agent["id"],
+        target_type="webhook",
+        target_id=current["id"],
+        changes=_audit_changes(data),
+    )
     return to_webhook(row)
 
 
@@ -196,9 +223,15 @@ async def delete_webhook(uow: UnitOfWork, caller: Caller, agent: Row, webhook_id
     current = await _scoped(uow, agent, webhook_id)
     if not await repository.delete(uow, agent["id"], current["id"]):
         raise WebhookNotFound()
-    await audit.record(uow, caller, "webhook.deleted", agent_id=agent["id"],
-                       target_type="webhook", target_id=current["id"],
-                       changes={"name": current["name"]})  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "webhook.deleted",
+        agent_id=agent["id"],
+        target_type="webhook",
+        target_id=current["id"],
+        changes={"name": current["name"]},
+    )
 
 
 async def toggle_webhook(uow: UnitOfWork, caller: Caller, agent: Row, webhook_id: str) -> Webhook:
@@ -216,9 +249,15 @@ async def toggle_webhook(uow: UnitOfWork, caller: Caller, agent: Row, webhook_id
     )
     if row is None:
         raise WebhookNotFound()
-    await audit.record(uow, caller, "webhook.toggled", agent_id=agent["id"],
-                       target_type="webhook", target_id=current["id"],
-                       changes={"enabled": enabled})  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "webhook.toggled",
+        agent_id=agent["id"],
+        target_type="webhook",
+        target_id=current["id"],
+        changes={"enabled": enabled},
+    )
     return to_webhook(row)
 
 
@@ -273,9 +312,13 @@ async def list_logs(
 
 
 async def retry_log(
-    uow: UnitOfWork, caller: Caller, settings: Settings, agent: Row, webhook_id: str,
+    uow: UnitOfWork,
+    caller: Caller,
+    settings: Settings,
+    agent: Row,
+    webhook_id: str,
     log_id: str,
-) -> RetryQueued:  # fmt: skip
+) -> RetryQueued:
     """Queue one more attempt of a failed delivery, with the webhook's current config."""
     webhook = await _scoped(uow, agent, webhook_id)
     log_id_ = _uuid(log_id)
@@ -302,7 +345,13 @@ async def retry_log(
             "created_at": now,
         },
     )
-    await audit.record(uow, caller, "webhook.log_retried", agent_id=agent["id"],
-                       target_type="webhook_log", target_id=original["id"],
-                       changes={"log_id": new_log})  # fmt: skip
+    await audit.record(
+        uow,
+        caller,
+        "webhook.log_retried",
+        agent_id=agent["id"],
+        target_type="webhook_log",
+        target_id=original["id"],
+        changes={"log_id": new_log},
+    )
     return RetryQueued(log_id=new_log, original_log_id=original["id"], queued_at=now)
