@@ -57,17 +57,19 @@ async def set_status(uow: UnitOfWork, call_id: str, values: dict[str, Any]) -> N
 
 async def insert_event(uow: UnitOfWork, values: dict[str, Any]) -> bool:
     rows = await uow.write(
-        "INSERT INTO call_events (id, call_id, event_id, event, data, occurred_at, created_at) "
-        "VALUES (:id, :call_id, :event_id, :event, :data, :occurred_at, :created_at) "
+        "INSERT INTO call_events (id, call_id, event_id, seq, event, data, occurred_at, "
+        "created_at) VALUES (:id, :call_id, :event_id, :seq, :event, :data, :occurred_at, "
+        ":created_at) "
         "ON CONFLICT (call_id, event_id) DO NOTHING RETURNING id",
         values,
     )
     return bool(rows)
 
 
-async def next_seq(uow: UnitOfWork, call_id: str) -> int:
+async def next_seq(uow: UnitOfWork, table: str, call_id: str) -> int:
+    assert table in ("call_events", "call_turns")
     row = await uow.one(
-        "SELECT COALESCE(MAX(seq), 0) AS n FROM call_turns WHERE call_id = :id", {"id": call_id}
+        f"SELECT COALESCE(MAX(seq), 0) AS n FROM {table} WHERE call_id = :id", {"id": call_id}
     )
     return int(row["n"]) + 1 if row else 1
 
@@ -155,7 +157,7 @@ async def page(
 async def events(uow: UnitOfWork, call_id: str) -> list[Row]:
     return await uow.all(
         "SELECT event_id, event, data, occurred_at FROM call_events WHERE call_id = :id "
-        "ORDER BY occurred_at, created_at, id",
+        "ORDER BY seq, id",
         {"id": call_id},
     )
 

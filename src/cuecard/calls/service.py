@@ -158,6 +158,7 @@ async def _locked_call(uow: UnitOfWork, agent: Row, call_id: str) -> Row:
 async def report_events(uow: UnitOfWork, agent: Row, call_id: str, data: EventsReport) -> Accepted:
     call = await _locked_call(uow, agent, call_id)
     now = utcnow()
+    seq = await repository.next_seq(uow, "call_events", call["id"])
     accepted = 0
     for report in data.events:
         occurred = report.occurred_at or now
@@ -167,6 +168,7 @@ async def report_events(uow: UnitOfWork, agent: Row, call_id: str, data: EventsR
                 "id": new_id(),
                 "call_id": call["id"],
                 "event_id": report.event_id,
+                "seq": seq,
                 "event": report.event,
                 "data": json.dumps(report.data),
                 "occurred_at": occurred,
@@ -176,6 +178,7 @@ async def report_events(uow: UnitOfWork, agent: Row, call_id: str, data: EventsR
         if not stored:
             continue
         accepted += 1
+        seq += 1
         if report.event in _ANSWERING and call["status"] in (
             CallStatus.INITIATED,
             CallStatus.RINGING,
@@ -194,7 +197,7 @@ async def report_events(uow: UnitOfWork, agent: Row, call_id: str, data: EventsR
 async def report_turns(uow: UnitOfWork, agent: Row, call_id: str, data: TurnsReport) -> Accepted:
     call = await _locked_call(uow, agent, call_id)
     now = utcnow()
-    seq = await repository.next_seq(uow, call["id"])
+    seq = await repository.next_seq(uow, "call_turns", call["id"])
     accepted = 0
     for turn in data.turns:
         turn_id = new_id()

@@ -52,6 +52,8 @@ class CallEvent(Base):
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     call_id: Mapped[str] = mapped_column(Id, ForeignKey("calls.id", ondelete="CASCADE"))
     event_id: Mapped[str] = mapped_column(String(255))
+    # The order the runtime reported events in (several may share a timestamp).
+    seq: Mapped[int] = mapped_column(Integer)
     event: Mapped[str] = mapped_column(String(64))
     data: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -126,6 +126,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("call_id", sa.String(length=36), nullable=False),
         sa.Column("event_id", sa.String(length=255), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("event", sa.String(length=64), nullable=False),
         sa.Column("data", sa.Text(), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
