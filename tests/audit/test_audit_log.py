@@ -17,25 +17,35 @@ async def labelled(app: Any, settings: Settings) -> tuple[str, dict[str, str]]:
     async with app.state.db.transaction() as uow:
         await auth.ensure_environment(uow, "default")
         info, secret = await auth.create_token(
-            uow, settings.resolved_secret_key(), settings.token_prefix, "default",
+            uow,
+            settings.resolved_secret_key(),
+            settings.token_prefix,
+            "default",
             label="ci deploy",
-        )  # fmt: skip
+        )
     return info.id, bearer(secret)
 
 
 class TestAuditLog:
     async def test_config_writes_are_recorded_with_the_token_and_what_changed(
-        self, client: httpx.AsyncClient, labelled: tuple[str, dict[str, str]],
+        self,
+        client: httpx.AsyncClient,
+        labelled: tuple[str, dict[str, str]],
         make_token: TokenFactory,
-    ) -> None:  # fmt: skip
+    ) -> None:
         token_id, headers = labelled
-        agent = (await client.post("/api/v1/agents", headers=headers,
-                                   json={"name": "Bot"})).json()["data"]  # fmt: skip
+        agent = (await client.post("/api/v1/agents", headers=headers, json={"name": "Bot"})).json()[
+            "data"
+        ]
         base = f"/api/v1/agents/{agent['id']}"
         await client.patch(base, headers=headers, json={"language": "pt-BR"})
-        training = (await client.post(f"{base}/trainings", headers=headers,
-                                      json={"node_id": "n", "subject": "S",
-                                            "instructions": "I"})).json()["data"]  # fmt: skip
+        training = (
+            await client.post(
+                f"{base}/trainings",
+                headers=headers,
+                json={"node_id": "n", "subject": "S", "instructions": "I"},
+            )
+        ).json()["data"]
         await client.post(f"{base}/publish", headers=headers)
         await client.delete(f"{base}/trainings/{training['id']}", headers=headers)
 
@@ -44,8 +54,12 @@ class TestAuditLog:
         assert log.status_code == 200
         entries = log.json()["data"]
         assert [e["action"] for e in entries] == [
-            "training.deleted", "agent.published", "training.created", "agent.updated",
-            "agent.created"]  # fmt: skip
+            "training.deleted",
+            "agent.published",
+            "training.created",
+            "agent.updated",
+            "agent.created",
+        ]
         assert {e["token"]["id"] for e in entries} == {token_id}
         assert {e["token"]["label"] for e in entries} == {"ci deploy"}
         updated = entries[3]
@@ -55,9 +69,11 @@ class TestAuditLog:
         assert log.json()["meta"]["total"] == 5
 
     async def test_filters_and_tenancy(
-        self, client: httpx.AsyncClient, labelled: tuple[str, dict[str, str]],
+        self,
+        client: httpx.AsyncClient,
+        labelled: tuple[str, dict[str, str]],
         make_token: TokenFactory,
-    ) -> None:  # fmt: skip
+    ) -> None:
         token_id, headers = labelled
         other_headers = bearer(await make_token())
         one = (await client.post("/api/v1/agents", headers=headers, json={"name": "A"})).json()

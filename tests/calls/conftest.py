@@ -13,8 +13,13 @@ from tests.conftest import SECRET, bearer
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     # Call events are delivered to receivers on 127.0.0.1 in some tests; the worker is run by hand.
-    return Settings(database_url=database_url, env="test", secret_key=SECRET,
-                    allow_private_targets=True, webhook_worker=False)  # fmt: skip
+    return Settings(
+        database_url=database_url,
+        env="test",
+        secret_key=SECRET,
+        allow_private_targets=True,
+        webhook_worker=False,
+    )
 
 
 @pytest.fixture
@@ -23,9 +28,13 @@ def make_runtime_token(app: Any, settings: Settings) -> Callable[..., Awaitable[
         async with app.state.db.transaction() as uow:
             await auth.ensure_environment(uow, environment)
             _, secret = await auth.create_token(
-                uow, settings.resolved_secret_key(), settings.token_prefix, environment,
-                label="pipecat bot", runtime=True,
-            )  # fmt: skip
+                uow,
+                settings.resolved_secret_key(),
+                settings.token_prefix,
+                environment,
+                label="pipecat bot",
+                runtime=True,
+            )
         return bearer(secret)
 
     return make

@@ -18,31 +18,58 @@ def reports(agent: Agent) -> str:
     return f"/api/v1/agents/{agent['id']}/runtime/calls"
 
 
-async def open_call(client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
-                    event_id: str = "open-1", **fields: Any) -> httpx.Response:  # fmt: skip
-    body = {"event_id": event_id, "sid": "CA123", "from": "+15551234567", "to": "+15557654321",
-            "version": 1, "config_hash": "a" * 64, **fields}  # fmt: skip
+async def open_call(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    agent: Agent,
+    event_id: str = "open-1",
+    **fields: Any,
+) -> httpx.Response:
+    body = {
+        "event_id": event_id,
+        "sid": "CA123",
+        "from": "+15551234567",
+        "to": "+15557654321",
+        "version": 1,
+        "config_hash": "a" * 64,
+        **fields,
+    }
     return await client.post(reports(agent), headers=headers, json=body)
 
 
 class TestRuntimeTokenScope:
     async def test_a_runtime_token_reads_configs_retrieves_and_reports_and_nothing_else(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
         runtime_headers: dict[str, str],
-    ) -> None:  # fmt: skip
+    ) -> None:
         base = f"/api/v1/agents/{agent['id']}"
-        await client.post(f"{base}/trainings", headers=headers,
-                          json={"subject": "Refunds", "instructions": "30 days."})  # fmt: skip
+        await client.post(
+            f"{base}/trainings",
+            headers=headers,
+            json={"subject": "Refunds", "instructions": "30 days."},
+        )
         config = await client.get(f"{base}/runtime-config?version=draft", headers=runtime_headers)
         assert config.status_code == 200
-        retrieved = await client.post(f"{base}/runtime/retrieve", headers=runtime_headers,
-                                      json={"version": "draft", "messages": [{"role": "user", "content": "refund?"}]})  # fmt: skip
+        retrieved = await client.post(
+            f"{base}/runtime/retrieve",
+            headers=runtime_headers,
+            json={"version": "draft", "messages": [{"role": "user", "content": "refund?"}]},
+        )
         assert retrieved.status_code == 200, retrieved.text
         assert (await open_call(client, runtime_headers, agent)).status_code == 201
 
-        for method, path in [("GET", base), ("GET", "/api/v1/agents"), ("GET", "/api/v1/calls"),
-                             ("GET", f"{base}/trainings"), ("POST", f"{base}/publish"),
-                             ("GET", "/api/v1/audit-log"), ("GET", f"{base}/webhooks")]:  # fmt: skip
+        for method, path in [
+            ("GET", base),
+            ("GET", "/api/v1/agents"),
+            ("GET", "/api/v1/calls"),
+            ("GET", f"{base}/trainings"),
+            ("POST", f"{base}/publish"),
+            ("GET", "/api/v1/audit-log"),
+            ("GET", f"{base}/webhooks"),
+        ]:
             response = await client.request(method, path, headers=runtime_headers)
             assert response.status_code == 403, path
             assert response.json()["code"] == "RUNTIME_TOKEN_FORBIDDEN"
@@ -63,9 +90,12 @@ class TestRuntimeTokenScope:
 
 class TestOpenCall:
     async def test_open_is_idempotent_by_the_runtimes_event_id(
-        self, client: httpx.AsyncClient, headers: dict[str, str], agent: Agent,
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
         runtime_headers: dict[str, str],
-    ) -> None:  # fmt: skip
+    ) -> None:
         first = await open_call(client, runtime_headers, agent)
         again = await open_call(client, runtime_headers, agent)
         assert (first.status_code, again.status_code) == (201, 200)
@@ -80,8 +110,9 @@ class TestOpenCall:
     async def test_invalid_reports_are_422(
         self, client: httpx.AsyncClient, agent: Agent, runtime_headers: dict[str, str]
     ) -> None:
-        response = await client.post(reports(agent), headers=runtime_headers,
-                                     json={"status": "completed", "version": 0})  # fmt: skip
+        response = await client.post(
+            reports(agent), headers=runtime_headers, json={"status": "completed", "version": 0}
+        )
         assert response.status_code == 422
         errors = response.json()["errors"]
         assert errors["event_id"] == ["The event id field is required."]
@@ -91,45 +122,82 @@ class TestOpenCall:
 
 class TestEventsTurnsClose:
     async def test_a_whole_call_reported_twice_is_stored_once_and_delivered_once(
-        self, app: Any, settings: Any, client: httpx.AsyncClient, headers: dict[str, str],
-        agent: Agent, runtime_headers: dict[str, str],
-    ) -> None:  # fmt: skip
+        self,
+        app: Any,
+        settings: Any,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        runtime_headers: dict[str, str],
+    ) -> None:
         receiver = Receiver().start()
         worker = DeliveryWorker(app.state.db, settings, settings.resolved_secret_key())
         try:
-            hook = await client.post(f"/api/v1/agents/{agent['id']}/webhooks", headers=headers,
-                                     json={"name": "calls", "webhook_url": receiver.url,
-                                           "events": ["event_phone_call_started",
-                                                      "event_phone_call_connected",
-                                                      "event_action",
-                                                      "event_phone_call_ended"]})  # fmt: skip
+            hook = await client.post(
+                f"/api/v1/agents/{agent['id']}/webhooks",
+                headers=headers,
+                json={
+                    "name": "calls",
+                    "webhook_url": receiver.url,
+                    "events": [
+                        "event_phone_call_started",
+                        "event_phone_call_connected",
+                        "event_action",
+                        "event_phone_call_ended",
+                    ],
+                },
+            )
             assert hook.status_code == 200
-            training = (await client.post(
-                f"/api/v1/agents/{agent['id']}/trainings", headers=headers,
-                json={"node_id": "refunds", "subject": "Refunds", "instructions": "30 days."},
-            )).json()["data"]  # fmt: skip
+            training = (
+                await client.post(
+                    f"/api/v1/agents/{agent['id']}/trainings",
+                    headers=headers,
+                    json={"node_id": "refunds", "subject": "Refunds", "instructions": "30 days."},
+                )
+            ).json()["data"]
             call_id = ""
             for _ in range(2):  # the runtime retries everything once
-                call_id = (await open_call(client, runtime_headers, agent,
-                                           context={"crm_id": 7})).json()["data"]["id"]  # fmt: skip
-                events = await client.post(f"{reports(agent)}/{call_id}/events",
-                                           headers=runtime_headers, json={"events": [
-                    {"event_id": "e1", "event": "event_phone_call_connected"},
-                    {"event_id": "e2", "event": "event_action", "data": {"name": "lookup"}},
-                ]})  # fmt: skip
-                turns = await client.post(f"{reports(agent)}/{call_id}/turns",
-                                          headers=runtime_headers, json={"turns": [
-                    {"event_id": "t1", "user_text": "Can I get a refund?",
-                     "reply_text": "Within 30 days, yes.", "node_id": "refunds",
-                     "inline_training_ids": [training["id"]], "retrieved_training_ids": [],
-                     "latency_ms": 640},
-                    {"event_id": "t2", "user_text": "Thanks", "reply_text": "Bye!",
-                     "retrieved_training_ids": [training["id"]]},
-                ]})  # fmt: skip
-                closed = await client.post(f"{reports(agent)}/{call_id}/close",
-                                           headers=runtime_headers,
-                                           json={"event_id": "c1", "status": "completed",
-                                                 "duration": 95})  # fmt: skip
+                call_id = (
+                    await open_call(client, runtime_headers, agent, context={"crm_id": 7})
+                ).json()["data"]["id"]
+                events = await client.post(
+                    f"{reports(agent)}/{call_id}/events",
+                    headers=runtime_headers,
+                    json={
+                        "events": [
+                            {"event_id": "e1", "event": "event_phone_call_connected"},
+                            {"event_id": "e2", "event": "event_action", "data": {"name": "lookup"}},
+                        ]
+                    },
+                )
+                turns = await client.post(
+                    f"{reports(agent)}/{call_id}/turns",
+                    headers=runtime_headers,
+                    json={
+                        "turns": [
+                            {
+                                "event_id": "t1",
+                                "user_text": "Can I get a refund?",
+                                "reply_text": "Within 30 days, yes.",
+                                "node_id": "refunds",
+                                "inline_training_ids": [training["id"]],
+                                "retrieved_training_ids": [],
+                                "latency_ms": 640,
+                            },
+                            {
+                                "event_id": "t2",
+                                "user_text": "Thanks",
+                                "reply_text": "Bye!",
+                                "retrieved_training_ids": [training["id"]],
+                            },
+                        ]
+                    },
+                )
+                closed = await client.post(
+                    f"{reports(agent)}/{call_id}/close",
+                    headers=runtime_headers,
+                    json={"event_id": "c1", "status": "completed", "duration": 95},
+                )
                 assert closed.status_code == 200, closed.text
             assert events.json()["data"] == {"accepted": 0, "duplicates": 2}
             assert turns.json()["data"] == {"accepted": 0, "duplicates": 2}
@@ -138,25 +206,38 @@ class TestEventsTurnsClose:
                 95,
             )
 
-            detail = (await client.get(f"/api/v1/agents/{agent['id']}/calls/{call_id}",
-                                       headers=headers)).json()["data"]  # fmt: skip
+            detail = (
+                await client.get(f"/api/v1/agents/{agent['id']}/calls/{call_id}", headers=headers)
+            ).json()["data"]
             assert [e["event_id"] for e in detail["events"]] == ["e1", "e2"]
             assert [t["seq"] for t in detail["turns"]] == [1, 2]
             first, second = detail["turns"]
-            assert first["trainings"] == [{"id": training["id"], "source": "inline",
-                                           "subject": "Refunds", "node_id": "refunds",
-                                           "exists": True}]  # fmt: skip
+            assert first["trainings"] == [
+                {
+                    "id": training["id"],
+                    "source": "inline",
+                    "subject": "Refunds",
+                    "node_id": "refunds",
+                    "exists": True,
+                }
+            ]
             assert second["trainings"][0]["source"] == "retrieved"
             assert (detail["version"], detail["config_hash"]) == (1, "a" * 64)
             assert detail["context"] == {"crm_id": 7}
             assert detail["status"] == "completed" and detail["ended_at"]
 
             await worker.run_once()
-            assert sorted(receiver.events()) == sorted([
-                "event_phone_call_started", "event_phone_call_connected", "event_action",
-                "event_phone_call_ended"])  # fmt: skip
-            ended = next(r.json for r in receiver.requests
-                         if r.json["event"] == "event_phone_call_ended")  # fmt: skip
+            assert sorted(receiver.events()) == sorted(
+                [
+                    "event_phone_call_started",
+                    "event_phone_call_connected",
+                    "event_action",
+                    "event_phone_call_ended",
+                ]
+            )
+            ended = next(
+                r.json for r in receiver.requests if r.json["event"] == "event_phone_call_ended"
+            )
             assert ended["call"]["id"] == call_id and ended["call"]["duration"] == 95
             assert ended["context"] == {"crm_id": 7}
             action = next(r.json for r in receiver.requests if r.json["event"] == "event_action")
@@ -169,9 +250,11 @@ class TestEventsTurnsClose:
         self, client: httpx.AsyncClient, agent: Agent, runtime_headers: dict[str, str]
     ) -> None:
         call_id = (await open_call(client, runtime_headers, agent)).json()["data"]["id"]
-        response = await client.post(f"{reports(agent)}/{call_id}/events",
-                                      headers=runtime_headers, json={"events": [
-            {"event_id": "x", "event": "event_phone_call_started"}]})  # fmt: skip
+        response = await client.post(
+            f"{reports(agent)}/{call_id}/events",
+            headers=runtime_headers,
+            json={"events": [{"event_id": "x", "event": "event_phone_call_started"}]},
+        )
         assert response.status_code == 422
         assert response.json()["errors"]["events.0.event"] == [
             "The selected events.0.event is invalid."
@@ -180,7 +263,10 @@ class TestEventsTurnsClose:
     async def test_unknown_call_is_404(
         self, client: httpx.AsyncClient, agent: Agent, runtime_headers: dict[str, str]
     ) -> None:
-        response = await client.post(f"{reports(agent)}/nope/close", headers=runtime_headers,
-                                     json={"event_id": "c", "duration": 1})  # fmt: skip
+        response = await client.post(
+            f"{reports(agent)}/nope/close",
+            headers=runtime_headers,
+            json={"event_id": "c", "duration": 1},
+        )
         assert response.status_code == 404
         assert response.json()["message"] == "Call not found"

@@ -24,9 +24,16 @@ ENV = {
 
 async def setup_hook(client: httpx.AsyncClient, receiver: Receiver) -> str:
     agent = (await client.post("/api/v1/agents", json={"name": "Deliveries"})).json()["data"]
-    hook = await client.post(f"/api/v1/agents/{agent['id']}/webhooks", json={
-        "name": "all", "webhook_url": receiver.url, "events": ["event_training_updated"],
-        "timeout": 5, "max_retries": 10})  # fmt: skip
+    hook = await client.post(
+        f"/api/v1/agents/{agent['id']}/webhooks",
+        json={
+            "name": "all",
+            "webhook_url": receiver.url,
+            "events": ["event_training_updated"],
+            "timeout": 5,
+            "max_retries": 10,
+        },
+    )
     assert hook.status_code == 200, hook.text
     return str(agent["id"])
 
@@ -61,8 +68,10 @@ class TestKillNine:
                 async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as c:
                     agent_id = await setup_hook(c, receiver)
                     for i in range(20):
-                        r = await c.post(f"/api/v1/agents/{agent_id}/trainings", json={
-                            "node_id": f"n{i}", "subject": "s", "instructions": "i"})  # fmt: skip
+                        r = await c.post(
+                            f"/api/v1/agents/{agent_id}/trainings",
+                            json={"node_id": f"n{i}", "subject": "s", "instructions": "i"},
+                        )
                         assert r.status_code == 200
                 receiver.wait_for(1)
                 kill_hard(base)
@@ -98,11 +107,15 @@ class TestServersShareTheQueue:
                     httpx.AsyncClient(base_url=two, headers=headers, timeout=30) as b,
                 ):
                     agent_id = await setup_hook(a, receiver)
-                    responses = await asyncio.gather(*[
-                        (a if i % 2 else b).post(f"/api/v1/agents/{agent_id}/trainings", json={
-                            "node_id": f"n{i}", "subject": "s", "instructions": "i"})
-                        for i in range(60)
-                    ])  # fmt: skip
+                    responses = await asyncio.gather(
+                        *[
+                            (a if i % 2 else b).post(
+                                f"/api/v1/agents/{agent_id}/trainings",
+                                json={"node_id": f"n{i}", "subject": "s", "instructions": "i"},
+                            )
+                            for i in range(60)
+                        ]
+                    )
                     assert {r.status_code for r in responses} == {200}
                 committed = await event_ids(app)
                 await wait_until(lambda: _equal(successes(app), committed), 40)
