@@ -234,7 +234,10 @@ async def _templates(db: Database, caller: Caller) -> tuple[dict[str, Any], dict
         row = await agents_repository.scoped(uow, caller.environment_id, made.id)
         assert row is not None
         await trainings_service.upsert_training(
-            uow, row, TrainingCreate(node_id="template", subject="Template", instructions="x")
+            uow,
+            caller,
+            row,
+            TrainingCreate(node_id="template", subject="Template", instructions="x"),
         )
     return {"id": made.id}, {"agent_id": made.id}
 
