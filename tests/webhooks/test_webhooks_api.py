@@ -278,6 +278,23 @@ class TestTestWebhook:
         assert down.json()["message"].startswith("Webhook test failed: Connection failed")
 
 
+class TestTestWebhookTimeout:
+    async def test_a_target_slower_than_the_timeout_is_a_connection_timeout(
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        agent: Agent,
+        create_webhook: Any,
+        receiver: Receiver,
+    ) -> None:
+        receiver.delay = 6
+        hook = await create_webhook(receiver.url, timeout=5)
+        response = await client.post(f"{hooks(agent)}/{hook['id']}/test", headers=headers)
+        assert response.status_code == 422
+        assert response.json()["message"] == "Webhook test failed: Connection timeout"
+        assert response.json()["data"]["response_time"] >= 5000
+
+
 class TestRuntimeTokens:
     async def test_a_runtime_token_cannot_manage_webhooks(
         self, client: httpx.AsyncClient, agent: Agent, app: Any, settings: Settings

@@ -24,8 +24,8 @@ async def emit(uow: UnitOfWork, agent_id: str, event: str, data: dict[str, Any])
         raise ValueError(f"unknown event {event!r}")
     webhooks = await uow.all(
         "SELECT id FROM webhooks WHERE agent_id = :agent AND enabled = :yes "
-        "AND events LIKE :pattern",
-        {"agent": agent_id, "yes": True, "pattern": f'%"{event}"%'},
+        "AND events LIKE :pattern ESCAPE '\\'",
+        {"agent": agent_id, "yes": True, "pattern": '%"' + event.replace("_", "\\_") + '"%'},
     )
     if not webhooks:
         return None
