@@ -235,6 +235,7 @@ async def _templates(db: Database, caller: Caller) -> tuple[dict[str, Any], dict
         assert row is not None
         await trainings_service.upsert_training(
             uow,
+            caller,
             row,
             TrainingCreate(node_id="template", subject="Template", instructions="x"),
             max_trainings=10_000,

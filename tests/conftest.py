@@ -109,7 +109,8 @@ async def database_url(
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, env="test", secret_key=SECRET)
+    # No webhook worker in the test app: tests that deliver run one themselves (tests/webhooks).
+    return Settings(database_url=database_url, env="test", secret_key=SECRET, webhook_worker=False)
 
 
 @pytest.fixture

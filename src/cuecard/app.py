@@ -14,8 +14,11 @@ from cuecard.actions.router import router as actions_router
 from cuecard.advanced.router import router as advanced_router
 from cuecard.agent_tests.router import router as agent_tests_router
 from cuecard.agents.router import router as agents_router
+from cuecard.audit.router import router as audit_router
 from cuecard.auth.service import TokenCache
 from cuecard.calling.router import router as calling_router
+from cuecard.calls.router import router as calls_router
+from cuecard.calls.router import runtime as call_reports_router
 from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import install_error_handlers
@@ -35,6 +38,8 @@ from cuecard.voice.router import router as voice_router
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
+from cuecard.webhooks.delivery import running_worker
+from cuecard.webhooks.router import router as webhooks_router
 
 
 def create_app(
@@ -51,7 +56,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = observe_database(await Database.connect(settings.database_url), tracer)
         try:
-            yield
+            # Every server process delivers webhooks too (see webhooks/delivery.py).
+            async with running_worker(app.state.db, settings, secret_key):
+                yield
         finally:
             await app.state.db.close()
             if tracing is not None:
@@ -98,4 +105,8 @@ def create_app(
     app.include_router(actions_router)
     app.include_router(lint_router)
     app.include_router(agent_tests_router)
+    app.include_router(webhooks_router)
+    app.include_router(calls_router)
+    app.include_router(call_reports_router)
+    app.include_router(audit_router)
     return app

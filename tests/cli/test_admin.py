@@ -136,3 +136,67 @@ class TestTokens:
         assert unknown.exit_code == 1 and "not found" in unknown.stderr
         response = await client.get("/api/v1/agents", headers=bearer(token))
         assert response.status_code == 401
+
+
+class TestRuntimeTokensAndDeliveries:
+    async def test_tokens_create_runtime_makes_a_token_limited_to_runtime_endpoints(
+        self, cuecard: Any, client: httpx.AsyncClient
+    ) -> None:
+        cuecard("init")
+        created = cuecard("tokens", "create", "--environment", "default", "--runtime")
+        assert created.exit_code == 0, created.output
+        runtime = bearer(created.stdout.strip())
+        refused = await client.get("/api/v1/agents", headers=runtime)
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "RUNTIME_TOKEN_FORBIDDEN"
+        listed = cuecard("tokens", "list").stdout.splitlines()
+        assert listed[1].split("\t")[-1] == "runtime"
+        both = cuecard("tokens", "create", "--environment", "default", "--runtime", "--read-only")
+        assert both.exit_code == 2  # bad usage: nothing was done
+
+    async def test_deliveries_run_once_sends_what_is_due(
+        self,
+        cuecard: Any,
+        client: httpx.AsyncClient,
+        app: Any,
+        headers: dict[str, str],
+        agent: dict[str, Any],
+        settings: Any,
+    ) -> None:
+        from dataclasses import replace
+
+        from cuecard.webhooks import service as webhooks
+        from cuecard.webhooks.schemas import WebhookCreate
+        from tests.webhooks.receiver import Receiver
+
+        receiver = Receiver().start()
+        try:
+            async with app.state.db.transaction() as uow:
+                row = await uow.one("SELECT id, environment_id, label FROM api_tokens")
+                from cuecard.auth.service import Caller
+
+                caller = Caller(row["id"], row["environment_id"], False)
+                agent_row = await uow.one("SELECT id FROM agents WHERE id = :id", agent)
+                await webhooks.create_webhook(
+                    uow,
+                    caller,
+                    replace(settings, allow_private_targets=True),
+                    settings.resolved_secret_key(),
+                    agent_row,
+                    WebhookCreate(
+                        name="n", webhook_url=receiver.url, events=["event_training_updated"]
+                    ),
+                )
+            await client.post(
+                f"/api/v1/agents/{agent['id']}/trainings",
+                headers=headers,
+                json={"subject": "S", "instructions": "I"},
+            )
+            ran = cuecard(
+                "deliveries", "run", "--once", extra_env={"CUECARD_ALLOW_PRIVATE_TARGETS": "true"}
+            )
+            assert ran.exit_code == 0, ran.output
+            assert "Sent 1 deliveries." in ran.output
+            assert receiver.events() == ["event_training_updated"]
+        finally:
+            receiver.stop()

@@ -34,3 +34,4 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 # The action tests' real HTTP receiver, for the FlowManager test whose action Cuecard invokes.
 from tests.actions.conftest import receiver  # noqa: E402, F401
+from tests.calls.conftest import make_runtime_token, runtime_headers  # noqa: E402, F401

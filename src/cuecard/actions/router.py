@@ -14,7 +14,7 @@ from cuecard.actions.schemas import (
     InvokeResult,
 )
 from cuecard.agents.deps import ScopedAgent
-from cuecard.auth.deps import Reader, require_write
+from cuecard.auth.deps import Reader, require_write, runtime_scope
 from cuecard.auth.service import Caller
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_object
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope
@@ -43,7 +43,8 @@ async def create_action(
     agent: ScopedAgent,
     body: Annotated[dict[str, Any], json_object()],
 ) -> MessageEnvelope[Action]:
-    action, created = await service.upsert_action(uow, request.app.state.secret_key, agent, body)
+    key = request.app.state.secret_key
+    action, created = await service.upsert_action(uow, caller, key, agent, body)
     verb = "created" if created else "updated"
     return MessageEnvelope(message=f"Agent action {verb} successfully", data=action)
 
@@ -52,7 +53,7 @@ async def create_action(
 async def delete_action(
     uow: Uow, caller: ActionDeleter, agent: ScopedAgent, action_id: str
 ) -> Message:
-    await service.delete_action(uow, agent, action_id)
+    await service.delete_action(uow, caller, agent, action_id)
     return Message(message="Agent action deleted successfully")
 
 
@@ -66,6 +67,7 @@ async def list_action_integrations(caller: Reader) -> Envelope[list[ActionIntegr
     tags=["runtime"],
     openapi_extra=body_doc(InvokeRequest),
 )
+@runtime_scope
 async def invoke_action(
     request: Request,
     uow: Uow,

@@ -22,10 +22,13 @@ from cuecard.actions.schemas import (
     InvokeResult,
 )
 from cuecard.agents.service import mark_draft
+from cuecard.audit import service as audit
+from cuecard.auth.service import Caller
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from cuecard.core.validation import validate, validate_with
+from cuecard.webhooks.outbox import emit
 
 log = logging.getLogger("cuecard.actions")
 
@@ -143,8 +146,8 @@ async def list_actions(uow: UnitOfWork, agent: Row) -> list[Action]:
     return [Action.from_row(row) for row in await repository.for_agent(uow, agent["id"])]
 
 
-async def upsert_action(uow: UnitOfWork, key: bytes, agent: Row, body: dict[str, Any]
-                        ) -> tuple[Action, bool]:  # fmt: skip
+async def upsert_action(uow: UnitOfWork, caller: Caller, key: bytes, agent: Row,
+                        body: dict[str, Any]) -> tuple[Action, bool]:  # fmt: skip
     """Create the action, or update this agent's action with the same node_id (the agent goes
     back to draft). Optional fields left out keep their stored values, secrets included."""
     errors: dict[str, list[str]] = {}
@@ -195,13 +198,26 @@ async def upsert_action(uow: UnitOfWork, key: bytes, agent: Row, body: dict[str,
             "now": utcnow(),
         },
     )
-    return Action.from_row(row), row["id"] == candidate_id
+    action, created = Action.from_row(row), row["id"] == candidate_id
+    # What changed, never a secret: the credentials are left out of the audit entry.
+    changes = data.model_dump(mode="json", exclude_none=True,
+                              exclude={"authorization_token", "custom_headers"})  # fmt: skip
+    await audit.record(uow, caller, "action.created" if created else "action.updated",
+                       agent_id=agent["id"], target_type="action", target_id=action.id,
+                       changes=changes)  # fmt: skip
+    await emit(uow, agent["id"], "event_action_updated",
+               {"action": action.model_dump(mode="json"), "created": created})  # fmt: skip
+    return action, created
 
 
-async def delete_action(uow: UnitOfWork, agent: Row, action_id: str) -> None:
+async def delete_action(uow: UnitOfWork, caller: Caller, agent: Row, action_id: str) -> None:
     await mark_draft(uow, agent["id"])
     if not await repository.delete(uow, agent["id"], action_id.lower()):
         raise ActionNotFound()  # rolls the draft reset back with it
+    await audit.record(uow, caller, "action.deleted", agent_id=agent["id"],
+                       target_type="action", target_id=action_id.lower())  # fmt: skip
+    await emit(uow, agent["id"], "event_action_updated",
+               {"action": {"id": action_id.lower()}, "deleted": True})  # fmt: skip
 
 
 def _arguments_errors(inputs: list[dict[str, Any]], given: dict[str, Any]

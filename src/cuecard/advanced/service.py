@@ -24,9 +24,12 @@ class OptimizedCostsNotEligible(AppError):
 
 
 async def calls_in_window(uow: UnitOfWork, agent_id: str, since: datetime) -> int:
-    """Calls of the agent since `since`. Cuecard records no calls yet: point this at the calls
-    table when it lands."""
-    return 0
+    """Calls of the agent since `since`, as the runtimes reported them (calls/)."""
+    row = await uow.one(
+        "SELECT COUNT(*) AS n FROM calls WHERE agent_id = :agent_id AND created_at >= :since",
+        {"agent_id": agent_id, "since": since},
+    )
+    return int(row["n"]) if row else 0
 
 
 async def eligibility(uow: UnitOfWork, settings: Settings, agent: Row) -> Eligibility:

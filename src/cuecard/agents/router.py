@@ -50,13 +50,13 @@ async def update_agent(
     agent: ScopedAgent,
     body: Annotated[AgentUpdate, json_body(AgentUpdate)],
 ) -> MessageEnvelope[Agent]:
-    updated = await service.update_agent(uow, agent, body)
+    updated = await service.update_agent(uow, caller, agent, body)
     return MessageEnvelope(message="Agent updated successfully", data=updated)
 
 
 @router.delete("/{agent_id}")
 async def delete_agent(uow: Uow, caller: Writer, agent: ScopedAgent) -> Message:
-    await service.delete_agent(uow, agent)
+    await service.delete_agent(uow, caller, agent)
     return Message(message="Agent deleted successfully")
 
 
@@ -72,5 +72,5 @@ async def publish_agent(
 async def unpublish_agent(
     uow: Uow, caller: Writer, agent: ScopedAgent
 ) -> MessageEnvelope[PublishState]:
-    state = await service.unpublish_agent(uow, agent)
+    state = await service.unpublish_agent(uow, caller, agent)
     return MessageEnvelope(message="Agent unpublished successfully", data=state)

@@ -20,6 +20,7 @@ from cuecard.agents.schemas import (
     AgentVoice,
     PublishState,
 )
+from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.calling import assign as calling
 from cuecard.calling import repository as calling_repository
@@ -32,6 +33,7 @@ from cuecard.runtime.compile import compile_snapshot
 from cuecard.trainings import repository as trainings_repository
 from cuecard.trainings.schemas import Training, TrainingStatus
 from cuecard.versions import repository as versions_repository
+from cuecard.webhooks.outbox import emit
 
 # An agent embeds at most this many of its trainings (the oldest), so no agent GET or list
 # grows with a big agent; `trainings_count` has the total. One full page of list trainings.
@@ -197,6 +199,15 @@ async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Ag
     )
     if numbers:
         await calling.assign(uow, row["id"], numbers, data.direction)
+    await audit.record(
+        uow,
+        caller,
+        "agent.created",
+        agent_id=row["id"],
+        target_type="agent",
+        target_id=row["id"],
+        changes=data.model_dump(mode="json"),
+    )
     return to_agent(row, [], [], await calling.numbers_of(uow, row["id"]))
 
 
@@ -228,12 +239,21 @@ async def get_agent(uow: UnitOfWork, agent: Row) -> Agent:
     return await load_agent(uow, agent)
 
 
-async def update_agent(uow: UnitOfWork, agent: Row, data: AgentUpdate) -> Agent:
+async def update_agent(uow: UnitOfWork, caller: Caller, agent: Row, data: AgentUpdate) -> Agent:
     """Change settings. Like every change to an agent, it goes back to draft."""
     changes = data.model_dump(exclude_unset=True)
     row = still_there(await repository.update(uow, agent["id"], changes, utcnow()))
     if "direction" in changes and changes["direction"] != agent["direction"]:
         await _redirect_numbers(uow, row)
+    await audit.record(
+        uow,
+        caller,
+        "agent.updated",
+        agent_id=row["id"],
+        target_type="agent",
+        target_id=row["id"],
+        changes=audit.changed(agent, changes),
+    )
     return await load_agent(uow, row)
 
 
@@ -258,12 +278,21 @@ async def mark_draft(uow: UnitOfWork, agent_id: str) -> Row:
     return still_there(await repository.update(uow, agent_id, {}, utcnow()))
 
 
-async def delete_agent(uow: UnitOfWork, agent: Row) -> None:
+async def delete_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> None:
     if agent["current_status"] == AgentStatus.PUBLISHED:
         raise Conflict(
             "Published agents must be unpublished before deletion.", code="AGENT_IS_PUBLISHED"
         )
     await repository.delete(uow, agent["id"])
+    await audit.record(
+        uow,
+        caller,
+        "agent.deleted",
+        agent_id=agent["id"],
+        target_type="agent",
+        target_id=agent["id"],
+        changes={"name": agent["name"]},
+    )
 
 
 # SQLite hands booleans back as 0/1 and whole REALs as integers (from RETURNING); a snapshot must
@@ -349,10 +378,26 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
             "snapshot": frozen,
             # The hash of the compiled config, so a version, its runtime-config ETag and a diff
             # name the same thing.
-            "config_hash": compiled.config_hash,
+            "config_hash": (config_hash := compiled.config_hash),
             "published_at": now,
             "published_by_token_id": caller.token_id,
         },
+    )
+    published = {"version": row["published_version"], "config_hash": config_hash}
+    await audit.record(
+        uow,
+        caller,
+        "agent.published",
+        agent_id=row["id"],
+        target_type="agent",
+        target_id=row["id"],
+        changes=published,
+    )
+    await emit(
+        uow,
+        row["id"],
+        "event_agent_published",
+        {"agent": {"id": row["id"], "name": row["name"]}, **published},
     )
     return _publish_state(row, trainings)
 
@@ -364,10 +409,24 @@ async def _flow_changed(uow: UnitOfWork, agent: Row) -> bool:
     return (current["id"] if current else None) != published
 
 
-async def unpublish_agent(uow: UnitOfWork, agent: Row) -> PublishState:
+async def unpublish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishState:
     row = agent
     if row["current_status"] == AgentStatus.PUBLISHED:
         row = still_there(await repository.set_unpublished(uow, row["id"], utcnow()))
+        await audit.record(
+            uow,
+            caller,
+            "agent.unpublished",
+            agent_id=row["id"],
+            target_type="agent",
+            target_id=row["id"],
+        )
+        await emit(
+            uow,
+            row["id"],
+            "event_agent_unpublished",
+            {"agent": {"id": row["id"], "name": row["name"]}},
+        )
     return _publish_state(row, await trainings_repository.for_agent(uow, row["id"]))
 
 

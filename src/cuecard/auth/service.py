@@ -27,6 +27,9 @@ class Caller:
     token_id: str
     environment_id: str
     read_only: bool
+    # A runtime token may only call the endpoints marked `runtime_scope` (see auth/deps.py).
+    runtime: bool = False
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class TokenInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    runtime: bool = False
 
 
 def hash_token(key: bytes, token: str) -> str:
@@ -94,7 +98,8 @@ async def authenticate(
 async def _lookup(db: Database, digest: str) -> Caller | None:
     async with db.transaction() as uow:
         row = await uow.one(
-            "SELECT id, environment_id, read_only, token_hash, last_used_at FROM api_tokens "
+            "SELECT id, environment_id, read_only, runtime, label, token_hash, last_used_at "
+            "FROM api_tokens "
             "WHERE token_hash = :digest AND revoked_at IS NULL",
             {"digest": digest},
         )
@@ -107,7 +112,13 @@ async def _lookup(db: Database, digest: str) -> Caller | None:
                 "UPDATE api_tokens SET last_used_at = :now WHERE id = :id",
                 {"now": now, "id": row["id"]},
             )
-    return Caller(row["id"], row["environment_id"], bool(row["read_only"]))
+    return Caller(
+        row["id"],
+        row["environment_id"],
+        bool(row["read_only"]),
+        runtime=bool(row["runtime"]),
+        label=row["label"],
+    )
 
 
 # --- administration (CLI) ---------------------------------------------------------------------
@@ -158,6 +169,7 @@ async def create_token(
     *,
     label: str | None = None,
     read_only: bool = False,
+    runtime: bool = False,
 ) -> tuple[TokenInfo, str]:
     """Returns the stored token's info and the secret, which exists nowhere else afterwards."""
     env = await get_environment(uow, environment)
@@ -171,10 +183,12 @@ async def create_token(
         created_at=utcnow(),
         last_used_at=None,
         revoked_at=None,
+        runtime=runtime,
     )
     await uow.write(
         "INSERT INTO api_tokens (id, environment_id, label, token_hash, hint, read_only, "
-        "created_at) VALUES (:id, :env, :label, :hash, :hint, :read_only, :now)",
+        "runtime, created_at) VALUES (:id, :env, :label, :hash, :hint, :read_only, :runtime, "
+        ":now)",
         {
             "id": info.id,
             "env": env.id,
@@ -182,6 +196,7 @@ async def create_token(
             "hash": hash_token(key, secret),
             "hint": info.hint,
             "read_only": read_only,
+            "runtime": runtime,
             "now": info.created_at,
         },
     )
@@ -191,7 +206,7 @@ async def create_token(
 async def list_tokens(uow: UnitOfWork, environment: str | None = None) -> list[TokenInfo]:
     sql = (
         "SELECT t.id, e.name AS environment, t.label, t.hint, t.read_only, t.created_at, "
-        "t.last_used_at, t.revoked_at FROM api_tokens t "
+        "t.last_used_at, t.revoked_at, t.runtime FROM api_tokens t "
         "JOIN environments e ON e.id = t.environment_id"
     )
     params = {}
@@ -200,7 +215,10 @@ async def list_tokens(uow: UnitOfWork, environment: str | None = None) -> list[T
         sql += " WHERE e.name = :env"
         params["env"] = environment
     rows = await uow.all(sql + " ORDER BY t.created_at, t.id", params)
-    return [TokenInfo(**{**row, "read_only": bool(row["read_only"])}) for row in rows]
+    return [
+        TokenInfo(**{**row, "read_only": bool(row["read_only"]), "runtime": bool(row["runtime"])})
+        for row in rows
+    ]
 
 
 async def token_id_for_secret(uow: UnitOfWork, key: bytes, secret: str) -> str | None:

@@ -22,6 +22,7 @@ from cuecard.cli import (
     agents,
     checks,
     config_commands,
+    deliveries,
     environments,
     operations,
     phone_numbers,
@@ -74,6 +75,7 @@ app.add_typer(environments.app, name="environments", rich_help_panel=ADMIN_PANEL
 app.add_typer(tokens.app, name="tokens", rich_help_panel=ADMIN_PANEL)
 phone_numbers.register(app)
 operations.register(app)
+app.add_typer(deliveries.app, name="deliveries", rich_help_panel=ADMIN_PANEL)
 
 app.add_typer(agents.app, name="agents", rich_help_panel=CLIENT_PANEL)
 app.add_typer(trainings.app, name="trainings", rich_help_panel=CLIENT_PANEL)

@@ -26,6 +26,7 @@ def _token(t: TokenInfo) -> dict[str, Any]:
         "environment": t.environment,
         "hint": t.hint,
         "read_only": t.read_only,
+        "runtime": t.runtime,
         "label": t.label,
         "created_at": stamp(t.created_at),
         "last_used_at": stamp(t.last_used_at) if t.last_used_at else None,
@@ -39,18 +40,34 @@ def tokens_create(
     environment: Annotated[str, typer.Option("--environment", help="Environment name.")],
     label: Annotated[str | None, typer.Option(help="A note to tell tokens apart.")] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="Token may only read.")] = False,
+    runtime: Annotated[
+        bool,
+        typer.Option(
+            "--runtime",
+            help="For a voice runtime: may read runtime configs, retrieve, invoke actions and "
+            "report calls, and nothing else.",
+        ),
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Create a token and print it alone on stdout. It is shown once; only its hash is kept."""
     from cuecard.auth import service as auth
     from cuecard.cli import _server
 
+    if read_only and runtime:
+        raise fail("--read-only and --runtime exclude each other (a runtime reports calls).", 2)
     settings = _server.settings()
     key = _server.secret_key(settings)
     info, secret = _server.run(
         settings,
         lambda uow: auth.create_token(
-            uow, key, settings.token_prefix, environment, label=label, read_only=read_only
+            uow,
+            key,
+            settings.token_prefix,
+            environment,
+            label=label,
+            read_only=read_only,
+            runtime=runtime,
         ),
     )
     typer.echo(f"Created token {info.id} for environment {info.environment!r}.", err=True)
@@ -75,7 +92,9 @@ def tokens_list(
     if as_json:
         print_json([_token(t) for t in rows])
         return
-    typer.echo("id\tenvironment\thint\tread_only\tlabel\tcreated_at\tlast_used_at\trevoked_at")
+    typer.echo(
+        "id\tenvironment\thint\tread_only\tlabel\tcreated_at\tlast_used_at\trevoked_at\tscope"
+    )
     for t in rows:
         typer.echo(
             "\t".join(
@@ -88,6 +107,7 @@ def tokens_list(
                     format_timestamp(t.created_at),
                     format_timestamp(t.last_used_at) if t.last_used_at else "",
                     format_timestamp(t.revoked_at) if t.revoked_at else "",
+                    "runtime" if t.runtime else ("read" if t.read_only else "full"),
                 ]
             )
         )

@@ -110,6 +110,17 @@ class Settings:
     eligible."""
     optimized_costs_threshold_days: int = 7
     """The window, in days, of `optimized_costs_required_calls`."""
+    webhook_worker: bool = True
+    """Run a webhook delivery worker in every `cuecard serve` process (off: only
+    `cuecard deliveries run` delivers)."""
+    webhook_poll_seconds: float = 0.2
+    """How often a delivery worker looks for due deliveries."""
+    webhook_retry_base_seconds: float = 30.0
+    """Retry n of a failed delivery waits `base * 2**(n-1)` seconds (half of it jittered)."""
+    webhook_retry_max_seconds: float = 3600.0
+    """The longest wait between two attempts of a delivery."""
+    webhook_log_retention_days: int = 30
+    """Webhook delivery logs older than this are deleted."""
 
     @classmethod
     def from_env(
@@ -157,6 +168,15 @@ class Settings:
             raise ConfigError("CUECARD_SECRET_KEY must be set when CUECARD_ENV=production")
         if self.llm_timeout_seconds <= 0:
             raise ConfigError("CUECARD_LLM_TIMEOUT_SECONDS must be a positive number")
+        if not 0 < self.webhook_poll_seconds <= 60:
+            raise ConfigError("CUECARD_WEBHOOK_POLL_SECONDS must be more than 0 and at most 60")
+        if not 0 < self.webhook_retry_base_seconds <= self.webhook_retry_max_seconds:
+            raise ConfigError(
+                "CUECARD_WEBHOOK_RETRY_BASE_SECONDS must be positive and at most "
+                "CUECARD_WEBHOOK_RETRY_MAX_SECONDS"
+            )
+        if self.webhook_log_retention_days < 1:
+            raise ConfigError("CUECARD_WEBHOOK_LOG_RETENTION_DAYS must be at least 1")
         if self.secret_key is not None and len(self.secret_key) < 16:
             raise ConfigError("CUECARD_SECRET_KEY must be at least 16 characters")
         if not 1 <= self.metrics_port <= 65535:
@@ -173,6 +193,15 @@ class Settings:
             raise ConfigError("CUECARD_OPTIMIZED_COSTS_REQUIRED_CALLS must be 0 or more")
         if self.optimized_costs_threshold_days < 1:
             raise ConfigError("CUECARD_OPTIMIZED_COSTS_THRESHOLD_DAYS must be at least 1")
+        if not 0 < self.webhook_poll_seconds <= 60:
+            raise ConfigError("CUECARD_WEBHOOK_POLL_SECONDS must be more than 0 and at most 60")
+        if not 0 < self.webhook_retry_base_seconds <= self.webhook_retry_max_seconds:
+            raise ConfigError(
+                "CUECARD_WEBHOOK_RETRY_BASE_SECONDS must be positive and at most "
+                "CUECARD_WEBHOOK_RETRY_MAX_SECONDS"
+            )
+        if self.webhook_log_retention_days < 1:
+            raise ConfigError("CUECARD_WEBHOOK_LOG_RETENTION_DAYS must be at least 1")
         return self
 
     def resolved_secret_key(self) -> bytes:

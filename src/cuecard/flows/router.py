@@ -36,7 +36,7 @@ async def update_agent_flow(
     agent: ScopedAgent,
     body: Annotated[FlowUpdate, json_body(FlowUpdate)],
 ) -> Envelope[Flow]:
-    return Envelope(data=await service.update_flow(uow, agent, body))
+    return Envelope(data=await service.update_flow(uow, caller, agent, body))
 
 
 @router.post("/validate", openapi_extra=body_doc(FlowValidate), responses=_INVALID)

@@ -15,6 +15,8 @@ from typing import Any
 
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.service import AgentNotFound
+from cuecard.audit import service as audit
+from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import AppError, NotFound, ValidationFailed
 from cuecard.flows import repository
@@ -28,6 +30,7 @@ from cuecard.flows.schemas import (
     FlowVersions,
     NodeType,
 )
+from cuecard.webhooks.outbox import emit
 
 MAX_NODES = 500
 MAX_BRANCHES = 50
@@ -263,9 +266,15 @@ async def save_flow(
     )
 
 
-async def update_flow(uow: UnitOfWork, agent: Row, body: FlowUpdate) -> Flow:
+async def update_flow(uow: UnitOfWork, caller: Caller, agent: Row, body: FlowUpdate) -> Flow:
     mode, config = _mode_and_config(body)
-    return to_flow(await save_flow(uow, agent["id"], mode, config))
+    row = await save_flow(uow, agent["id"], mode, config)
+    flow = to_flow(row)
+    changes = {"conversation_mode": mode.value, "flow_config": config}
+    await audit.record(uow, caller, "flow.updated", agent_id=agent["id"], target_type="flow",
+                       target_id=row["id"], changes=changes)  # fmt: skip
+    await emit(uow, agent["id"], "event_flow_updated", {"flow": flow.model_dump(mode="json")})
+    return flow
 
 
 def validate_flow(body: FlowValidate) -> None:

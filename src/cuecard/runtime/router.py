@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 
 from cuecard.agents.deps import ScopedAgent
-from cuecard.auth.deps import Reader, Writer
+from cuecard.auth.deps import Reader, Writer, runtime_scope
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
 from cuecard.core.schemas import Envelope
 from cuecard.runtime import service
@@ -51,6 +51,7 @@ CONFIG_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_class=Response,
     openapi_extra=query_doc(RuntimeConfigQuery),
 )
+@runtime_scope
 async def get_runtime_config(
     request: Request,
     uow: Uow,
@@ -83,6 +84,7 @@ def config_response(request: Request, config: service.RuntimeConfig) -> Response
 
 
 @router.post("/runtime/retrieve", openapi_extra=body_doc(RetrieveRequest))
+@runtime_scope
 async def retrieve_trainings(
     response: Response,
     uow: Uow,

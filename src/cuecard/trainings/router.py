@@ -58,7 +58,7 @@ async def create_training(
     body: Annotated[TrainingCreate, json_body(TrainingCreate)],
 ) -> MessageEnvelope[Training]:
     limit = request.app.state.settings.max_trainings_per_agent
-    training, created = await service.upsert_training(uow, agent, body, max_trainings=limit)
+    training, created = await service.upsert_training(uow, caller, agent, body, max_trainings=limit)
     verb = "created" if created else "updated"
     return MessageEnvelope(message=f"Agent training {verb} successfully", data=training)
 
@@ -67,5 +67,5 @@ async def create_training(
 async def delete_training(
     uow: Uow, caller: TrainingDeleter, agent: ScopedAgent, training_id: str
 ) -> Message:
-    await service.delete_training(uow, agent, training_id)
+    await service.delete_training(uow, caller, agent, training_id)
     return Message(message="Agent training deleted successfully")

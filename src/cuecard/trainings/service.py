@@ -4,10 +4,13 @@ back to draft in the same transaction."""
 from __future__ import annotations
 
 from cuecard.agents.service import mark_draft
+from cuecard.audit import service as audit
+from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import NotFound, ValidationFailed
 from cuecard.trainings import repository
 from cuecard.trainings.schemas import Training, TrainingCreate, TrainingStatus
+from cuecard.webhooks.outbox import emit
 
 
 class TrainingNotFound(NotFound):
@@ -46,7 +49,7 @@ async def page_trainings(
 
 
 async def upsert_training(
-    uow: UnitOfWork, agent: Row, data: TrainingCreate, *, max_trainings: int
+    uow: UnitOfWork, caller: Caller, agent: Row, data: TrainingCreate, *, max_trainings: int
 ) -> tuple[Training, bool]:
     """Create the training, or update this agent's training with the same node_id.
 
@@ -76,10 +79,37 @@ async def upsert_training(
     # under one agent queue there, so the limit holds without a check-then-insert race.
     if created and await repository.more_than(uow, agent["id"], max_trainings):
         raise TooManyTrainings(max_trainings)  # rolls the insert back with the request
-    return Training.model_validate(row), created
+    training = Training.model_validate(row)
+    await audit.record(
+        uow,
+        caller,
+        "training.created" if created else "training.updated",
+        agent_id=agent["id"],
+        target_type="training",
+        target_id=training.id,
+        changes=data.model_dump(mode="json", exclude_none=True),
+    )
+    await emit(
+        uow,
+        agent["id"],
+        "event_training_updated",
+        {"training": training.model_dump(mode="json"), "created": created},
+    )
+    return training, created
 
 
-async def delete_training(uow: UnitOfWork, agent: Row, training_id: str) -> None:
+async def delete_training(uow: UnitOfWork, caller: Caller, agent: Row, training_id: str) -> None:
     await mark_draft(uow, agent["id"])
     if not await repository.delete(uow, agent["id"], training_id.lower()):
         raise TrainingNotFound()  # rolls the draft reset back with it
+    await audit.record(
+        uow,
+        caller,
+        "training.deleted",
+        agent_id=agent["id"],
+        target_type="training",
+        target_id=training_id.lower(),
+    )
+    await emit(
+        uow, agent["id"], "event_training_deleted", {"training": {"id": training_id.lower()}}
+    )

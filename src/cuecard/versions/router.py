@@ -45,7 +45,7 @@ async def get_version(uow: Uow, caller: Reader, agent: ScopedAgent, version: str
 async def restore_version(
     uow: Uow, caller: Writer, agent: ScopedAgent, version: str
 ) -> MessageEnvelope[RestoreResult]:
-    result = await service.restore_version(uow, agent, version)
+    result = await service.restore_version(uow, caller, agent, version)
     return MessageEnvelope(
         message=f"Agent restored to version {result.restored_version}; publish it to make it live.",
         data=result,

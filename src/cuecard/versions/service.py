@@ -9,6 +9,8 @@ from typing import Any
 
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.service import AgentNotFound, load_agent
+from cuecard.audit import service as audit
+from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, utcnow
 from cuecard.flows import repository as flows_repository
 from cuecard.flows.schemas import ConversationMode
@@ -81,7 +83,9 @@ def _differs(current: Row, wanted: dict[str, Any]) -> bool:
     return any(current[name] != wanted.get(name) for name in TRAINING_FIELDS)
 
 
-async def restore_version(uow: UnitOfWork, agent: Row, version_path: str) -> RestoreResult:
+async def restore_version(
+    uow: UnitOfWork, caller: Caller, agent: Row, version_path: str
+) -> RestoreResult:
     """Make the draft equal to the version the path names. Publishes nothing; deletes nothing.
 
     Settings come back; each training of the version comes back by id (re-created with its
@@ -161,6 +165,15 @@ async def restore_version(uow: UnitOfWork, agent: Row, version_path: str) -> Res
         uow, row, version
     )
     numbers, skipped_numbers = await restore_numbers(uow, row, version)
+    await audit.record(
+        uow,
+        caller,
+        "agent.restored",
+        agent_id=agent["id"],
+        target_type="agent",
+        target_id=agent["id"],
+        changes={"version": number},
+    )
     return RestoreResult(
         restored_version=number,
         flow_restored=flow_restored,

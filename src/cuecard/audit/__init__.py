@@ -1,0 +1,1 @@
+"""The audit log: every config write, with the token that made it."""

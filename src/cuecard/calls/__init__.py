@@ -1,0 +1,1 @@
+"""Calls: what voice runtimes report (open, events, turns, close) and the calls API."""

@@ -1,0 +1,205 @@
+"""SQL for calls and what runtimes report about them. Every read is scoped by environment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cuecard.core.db import Row, UnitOfWork
+
+COLUMNS = (
+    "c.id, c.environment_id, c.agent_id, c.open_event_id, c.sid, c.direction, c.from_number, "
+    "c.to_number, c.is_testing, c.status, c.duration, c.version, c.config_hash, c.context, "
+    "c.ended_at, c.created_at, c.updated_at"
+)
+_AGENT = "a.name AS agent_name, a.label AS agent_label"
+
+
+async def insert_call(uow: UnitOfWork, values: dict[str, Any]) -> bool:
+    """Insert unless the environment already has a call opened by this event id."""
+    names = list(values)
+    rows = await uow.write(
+        f"INSERT INTO calls ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
+        "ON CONFLICT (environment_id, open_event_id) DO NOTHING RETURNING id",
+        values,
+    )
+    return bool(rows)
+
+
+async def by_open_event(uow: UnitOfWork, environment_id: str, event_id: str) -> Row | None:
+    return await uow.one(
+        f"SELECT {COLUMNS} FROM calls c WHERE c.environment_id = :env AND c.open_event_id = :event",
+        {"env": environment_id, "event": event_id},
+    )
+
+
+async def get(uow: UnitOfWork, agent_id: str, call_id: str) -> Row | None:
+    return await uow.one(
+        f"SELECT {COLUMNS} FROM calls c WHERE c.id = :id AND c.agent_id = :agent",
+        {"id": call_id, "agent": agent_id},
+    )
+
+
+async def lock(uow: UnitOfWork, agent_id: str, call_id: str) -> Row | None:
+    """The call row, taken for writing (reports of one call are applied one at a time)."""
+    rows = await uow.write(
+        "UPDATE calls SET updated_at = updated_at WHERE id = :id AND agent_id = :agent "
+        "RETURNING id",
+        {"id": call_id, "agent": agent_id},
+    )
+    return await get(uow, agent_id, call_id) if rows else None
+
+
+async def set_status(uow: UnitOfWork, call_id: str, values: dict[str, Any]) -> None:
+    assignments = ", ".join(f"{name} = :{name}" for name in values)
+    await uow.write(f"UPDATE calls SET {assignments} WHERE id = :_id", {**values, "_id": call_id})
+
+
+async def insert_event(uow: UnitOfWork, values: dict[str, Any]) -> bool:
+    rows = await uow.write(
+        "INSERT INTO call_events (id, call_id, event_id, seq, event, data, occurred_at, "
+        "created_at) VALUES (:id, :call_id, :event_id, :seq, :event, :data, :occurred_at, "
+        ":created_at) "
+        "ON CONFLICT (call_id, event_id) DO NOTHING RETURNING id",
+        values,
+    )
+    return bool(rows)
+
+
+async def next_seq(uow: UnitOfWork, table: str, call_id: str) -> int:
+    assert table in ("call_events", "call_turns")
+    row = await uow.one(
+        f"SELECT COALESCE(MAX(seq), 0) AS n FROM {table} WHERE call_id = :id", {"id": call_id}
+    )
+    return int(row["n"]) + 1 if row else 1
+
+
+async def insert_turn(uow: UnitOfWork, values: dict[str, Any]) -> bool:
+    rows = await uow.write(
+        "INSERT INTO call_turns (id, call_id, event_id, seq, node_id, user_text, reply_text, "
+        "latency_ms, occurred_at, created_at) VALUES (:id, :call_id, :event_id, :seq, :node_id, "
+        ":user_text, :reply_text, :latency_ms, :occurred_at, :created_at) "
+        "ON CONFLICT (call_id, event_id) DO NOTHING RETURNING id",
+        values,
+    )
+    return bool(rows)
+
+
+async def insert_turn_trainings(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await uow.write_many(
+            "INSERT INTO call_turn_trainings (turn_id, training_id, source, call_id, agent_id, "
+            "created_at) VALUES (:turn_id, :training_id, :source, :call_id, :agent_id, "
+            ":created_at)",
+            rows,
+        )
+
+
+def _filters(
+    environment_id: str,
+    agent_id: str | None,
+    status: str | None,
+    direction: str | None,
+    search: str | None,
+    since: datetime | None,
+    before: datetime | None,
+) -> tuple[str, dict[str, Any]]:
+    where = ["c.environment_id = :env"]
+    params: dict[str, Any] = {"env": environment_id}
+    if agent_id is not None:
+        where.append("c.agent_id = :agent")
+        params["agent"] = agent_id
+    if status is not None:
+        where.append("c.status = :status")
+        params["status"] = status
+    if direction is not None:
+        where.append("c.direction = :direction")
+        params["direction"] = direction
+    if since is not None:
+        where.append("c.created_at >= :since")
+        params["since"] = since
+    if before is not None:
+        where.append("c.created_at < :before")
+        params["before"] = before
+    if search:
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(
+            "(LOWER(c.sid) LIKE :search ESCAPE '\\' OR c.from_number LIKE :search ESCAPE '\\' "
+            "OR c.to_number LIKE :search ESCAPE '\\')"
+        )
+        params["search"] = f"%{escaped}%"
+    return " AND ".join(where), params
+
+
+async def page(
+    uow: UnitOfWork,
+    environment_id: str,
+    *,
+    agent_id: str | None,
+    status: str | None,
+    direction: str | None,
+    search: str | None,
+    since: datetime | None,
+    before: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int]:
+    condition, params = _filters(environment_id, agent_id, status, direction, search, since, before)
+    total = await uow.one(f"SELECT COUNT(*) AS n FROM calls c WHERE {condition}", params)
+    rows = await uow.all(
+        f"SELECT {COLUMNS}, {_AGENT} FROM calls c JOIN agents a ON a.id = c.agent_id "
+        f"WHERE {condition} ORDER BY c.created_at DESC, c.id DESC LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
+    return rows, int(total["n"]) if total else 0
+
+
+async def events(uow: UnitOfWork, call_id: str) -> list[Row]:
+    return await uow.all(
+        "SELECT event_id, event, data, occurred_at FROM call_events WHERE call_id = :id "
+        "ORDER BY seq, id",
+        {"id": call_id},
+    )
+
+
+async def turns(uow: UnitOfWork, call_id: str) -> list[Row]:
+    return await uow.all(
+        "SELECT id, seq, event_id, node_id, user_text, reply_text, latency_ms, occurred_at "
+        "FROM call_turns WHERE call_id = :id ORDER BY seq, occurred_at, id",
+        {"id": call_id},
+    )
+
+
+async def turn_trainings(uow: UnitOfWork, call_id: str) -> list[Row]:
+    return await uow.all(
+        "SELECT u.turn_id, u.training_id, u.source, t.subject, t.node_id, t.id AS found "
+        "FROM call_turn_trainings u LEFT JOIN trainings t ON t.id = u.training_id "
+        "WHERE u.call_id = :id ORDER BY u.source, u.training_id",
+        {"id": call_id},
+    )
+
+
+async def usage(
+    uow: UnitOfWork,
+    agent_id: str,
+    training_id: str,
+    since: datetime | None,
+    before: datetime | None,
+) -> Row:
+    where = "agent_id = :agent AND training_id = :training"
+    params: dict[str, Any] = {"agent": agent_id, "training": training_id}
+    if since is not None:
+        where += " AND created_at >= :since"
+        params["since"] = since
+    if before is not None:
+        where += " AND created_at < :before"
+        params["before"] = before
+    row = await uow.one(
+        "SELECT COUNT(DISTINCT turn_id) AS turns, "
+        "COALESCE(SUM(CASE WHEN source = 'inline' THEN 1 ELSE 0 END), 0) AS inline, "
+        "COALESCE(SUM(CASE WHEN source = 'retrieved' THEN 1 ELSE 0 END), 0) AS retrieved, "
+        f"COUNT(DISTINCT call_id) AS calls FROM call_turn_trainings WHERE {where}",
+        params,
+    )
+    assert row is not None
+    return row

@@ -1,0 +1,1 @@
+"""Agent webhooks: subscriptions, the outbox of events, and their delivery."""
