@@ -129,18 +129,45 @@ def serve(
     raise typer.Exit(run_server(host, port, workers, access_log))
 
 
+RateLimitOption = Annotated[
+    int | None,
+    typer.Option(
+        "--rate-limit",
+        help="Requests per minute per token (default: CUECARD_RATE_LIMIT_PER_MINUTE, 1000).",
+    ),
+]
+
+
 @environments.command("create")
-def environments_create(name: str) -> None:
+def environments_create(name: str, rate_limit: RateLimitOption = None) -> None:
     """Create an environment."""
-    env = _run(_settings(), lambda uow: auth.create_environment(uow, name))
+    env = _run(_settings(), lambda uow: auth.create_environment(uow, name, rate_limit))
     typer.echo(env.id)
+
+
+@environments.command("update")
+def environments_update(
+    name: str,
+    rate_limit: RateLimitOption = None,
+    default_rate_limit: Annotated[
+        bool, typer.Option("--default-rate-limit", help="Go back to the server's default limit.")
+    ] = False,
+) -> None:
+    """Change an environment's rate limit. Every server applies it within a second or two."""
+    if (rate_limit is None) == (not default_rate_limit):
+        raise fail("give exactly one of --rate-limit N and --default-rate-limit")
+    env = _run(_settings(), lambda uow: auth.update_environment(uow, name, rate_limit))
+    limit = env.rate_limit_per_minute
+    shown = f"{limit} requests per minute" if limit else "the server default"
+    typer.echo(f"Environment {env.name!r}: rate limit {shown} per token.", err=True)
 
 
 @environments.command("list")
 def environments_list() -> None:
-    """List environments."""
+    """List environments: id, name, created_at, rate limit per token (blank: server default)."""
     for env in _run(_settings(), auth.list_environments):
-        typer.echo(f"{env.id}\t{env.name}\t{format_timestamp(env.created_at)}")
+        limit = "" if env.rate_limit_per_minute is None else str(env.rate_limit_per_minute)
+        typer.echo(f"{env.id}\t{env.name}\t{format_timestamp(env.created_at)}\t{limit}")
 
 
 @tokens.command("create")

@@ -29,6 +29,19 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_model: str | None = None
     llm_timeout_seconds: float = 30.0
+    # Hardening (issue 12): a database that does not answer costs a request this long at most.
+    database_connect_timeout_seconds: float = 3.0
+    database_statement_timeout_seconds: float = 5.0
+    # The sum of every header's name and value; more is 431.
+    max_header_bytes: int = 16 * 1024
+    # How deeply arrays and objects may nest in a JSON body; deeper is 422.
+    max_json_depth: int = 32
+    # Requests per minute per token, for environments that set no limit of their own.
+    rate_limit_per_minute: int = 1000
+    # Shared rate-limit counters for several servers; unset, the workers of one machine share a
+    # file under rate_limit_dir (default: the system's temporary directory).
+    redis_url: str | None = field(default=None, repr=False)
+    rate_limit_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -44,6 +57,17 @@ class Settings:
             llm_api_key=env.get("CUECARD_LLM_API_KEY") or None,
             llm_model=env.get("CUECARD_LLM_MODEL") or None,
             llm_timeout_seconds=_float(env, "CUECARD_LLM_TIMEOUT_SECONDS", 30.0),
+            database_connect_timeout_seconds=_float(
+                env, "CUECARD_DATABASE_CONNECT_TIMEOUT_SECONDS", 3.0
+            ),
+            database_statement_timeout_seconds=_float(
+                env, "CUECARD_DATABASE_STATEMENT_TIMEOUT_SECONDS", 5.0
+            ),
+            max_header_bytes=_int(env, "CUECARD_MAX_HEADER_BYTES", 16 * 1024),
+            max_json_depth=_int(env, "CUECARD_MAX_JSON_DEPTH", 32),
+            rate_limit_per_minute=_int(env, "CUECARD_RATE_LIMIT_PER_MINUTE", 1000),
+            redis_url=env.get("CUECARD_REDIS_URL") or None,
+            rate_limit_dir=env.get("CUECARD_RATE_LIMIT_DIR") or None,
         ).validated()
 
     @property
@@ -75,6 +99,19 @@ class Settings:
             raise ConfigError("CUECARD_SECRET_KEY must be set when CUECARD_ENV=production")
         if self.llm_timeout_seconds <= 0:
             raise ConfigError("CUECARD_LLM_TIMEOUT_SECONDS must be a positive number")
+        for name in ("database_connect_timeout_seconds", "database_statement_timeout_seconds"):
+            if not 0 < getattr(self, name) <= 300:
+                raise ConfigError(f"CUECARD_{name.upper()} must be a number from 0 to 300")
+        if self.max_header_bytes < 1024:
+            raise ConfigError("CUECARD_MAX_HEADER_BYTES must be at least 1024")
+        if not 2 <= self.max_json_depth <= 200:
+            raise ConfigError("CUECARD_MAX_JSON_DEPTH must be from 2 to 200")
+        if self.rate_limit_per_minute < 1:
+            raise ConfigError("CUECARD_RATE_LIMIT_PER_MINUTE must be at least 1")
+        if self.redis_url is not None and not self.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ConfigError("CUECARD_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.secret_key is not None and len(self.secret_key) < 16:
             raise ConfigError("CUECARD_SECRET_KEY must be at least 16 characters")
         return self

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, require_write
 from cuecard.auth.service import Caller
+from cuecard.core.etag import etag_of
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope
 from cuecard.trainings import service
+from cuecard.trainings.deps import TrainingsUnchanged
 from cuecard.trainings.schemas import Training, TrainingCreate, TrainingListQuery
 
 router = APIRouter(
@@ -26,12 +28,15 @@ TrainingDeleter = Annotated[
 
 @router.get("", openapi_extra=query_doc(TrainingListQuery))
 async def list_trainings(
+    response: Response,
     uow: Uow,
     caller: Reader,
     agent: ScopedAgent,
     query: Annotated[TrainingListQuery, query_params(TrainingListQuery)],
 ) -> Envelope[list[Training]]:
-    return Envelope(data=await service.list_trainings(uow, agent, query.current_status))
+    trainings = await service.list_trainings(uow, agent, query.current_status)
+    response.headers["ETag"] = etag_of(trainings)
+    return Envelope(data=trainings)
 
 
 @router.post("", openapi_extra=body_doc(TrainingCreate))
@@ -39,6 +44,7 @@ async def create_training(
     uow: Uow,
     caller: TrainingCreator,
     agent: ScopedAgent,
+    unchanged: TrainingsUnchanged,
     body: Annotated[TrainingCreate, json_body(TrainingCreate)],
 ) -> MessageEnvelope[Training]:
     training, created = await service.upsert_training(uow, agent, body)
@@ -48,7 +54,11 @@ async def create_training(
 
 @router.delete("/{training_id}")
 async def delete_training(
-    uow: Uow, caller: TrainingDeleter, agent: ScopedAgent, training_id: str
+    uow: Uow,
+    caller: TrainingDeleter,
+    agent: ScopedAgent,
+    unchanged: TrainingsUnchanged,
+    training_id: str,
 ) -> Message:
     await service.delete_training(uow, agent, training_id)
     return Message(message="Agent training deleted successfully")

@@ -10,6 +10,7 @@ from typing import Any
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.service import AgentNotFound, to_agent
 from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.core.validation import INT_MAX
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.service import VersionNotFound, resolve
 from cuecard.trainings import repository as trainings_repository
@@ -35,7 +36,8 @@ TRAINING_FIELDS = ("node_id", "subject", "instructions", "current_status", "posi
 
 def parse_version_number(value: str) -> int:
     """A version from the path: anything that is not a version number names no version."""
-    if not value.isdigit() or int(value) < 1:
+    # isascii: str.isdigit() also accepts superscripts and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= INT_MAX:
         raise VersionNotFound()
     return int(value)
 
