@@ -133,21 +133,17 @@ class TestAcrossProcesses:
     ) -> None:
         await set_limit(app, "shared", 10)
         token = await make_token_in(database_url, "shared")
-        redis = private_redis(tmp_path)
-        redis_url = redis.__enter__()
-        try:
-            # Different CUECARD_RATE_LIMIT_DIR: as if each server were on a machine of its own.
-            env_a = {"CUECARD_REDIS_URL": redis_url, "CUECARD_RATE_LIMIT_DIR": str(tmp_path / "a")}
-            env_b = {"CUECARD_REDIS_URL": redis_url, "CUECARD_RATE_LIMIT_DIR": str(tmp_path / "b")}
-            with (
-                serve(database_url, tmp_path, env=env_a) as one,
-                serve(database_url, tmp_path, env=env_b) as two,
-            ):
-                _aligned()
-                statuses = await burst(one.url, bearer(token), 8)
-                statuses += await burst(two.url, bearer(token), 8)
-        finally:
-            redis.__exit__(None, None, None)
+        # Different CUECARD_RATE_LIMIT_DIR: as if each server were on a machine of its own.
+        with (
+            private_redis(tmp_path) as redis_url,
+            serve(database_url, tmp_path, env={"CUECARD_REDIS_URL": redis_url,
+                  "CUECARD_RATE_LIMIT_DIR": str(tmp_path / "a")}) as one,
+            serve(database_url, tmp_path, env={"CUECARD_REDIS_URL": redis_url,
+                  "CUECARD_RATE_LIMIT_DIR": str(tmp_path / "b")}) as two,
+        ):  # fmt: skip
+            _aligned()
+            statuses = await burst(one.url, bearer(token), 8)
+            statuses += await burst(two.url, bearer(token), 8)
 
         assert statuses.count(200) == 10
         assert statuses.count(429) == 6
