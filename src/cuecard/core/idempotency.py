@@ -91,15 +91,15 @@ async def begin(db: Database, request: Request, key: str, secret: bytes) -> Clai
         claim_id = new_id()
         rows = await uow.write(
             "INSERT INTO idempotency_keys (id, scope, key, fingerprint, state, created_at, "
-            "locked_until, expires_at) VALUES (:id, :scope, :key, :fingerprint, 'running', "
-            ":now, :locked_until, :expires_at) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+            "lease_expires_at, expires_at) VALUES (:id, :scope, :key, :fingerprint, 'running', "
+            ":now, :lease_expires_at, :expires_at) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
             {
                 "id": claim_id,
                 "scope": scope,
                 "key": key,
                 "fingerprint": fingerprint,
                 "now": now,
-                "locked_until": now + LEASE,
+                "lease_expires_at": now + LEASE,
                 "expires_at": now + TTL,
             },
         )
@@ -107,25 +107,25 @@ async def begin(db: Database, request: Request, key: str, secret: bytes) -> Clai
             return Claim(claim_id)
         row = await uow.one(
             "SELECT id, fingerprint, state, status_code, response_headers, response_body, "
-            "locked_until, expires_at FROM idempotency_keys WHERE scope = :scope AND key = :key",
+            "lease_expires_at, expires_at FROM idempotency_keys WHERE scope = :scope AND key = :key",
             {"scope": scope, "key": key},
         )
         if row is None:  # deleted between the insert and the select: the retry claims it
             raise IdempotencyKeyInProgress()
-        if row["expires_at"] < now or (row["state"] == "running" and row["locked_until"] < now):
+        if row["expires_at"] < now or (row["state"] == "running" and row["lease_expires_at"] < now):
             # Expired, or abandoned by a server that died: this request takes it over.
             taken = await uow.write(
                 "UPDATE idempotency_keys SET fingerprint = :fingerprint, state = 'running', "
                 "status_code = NULL, response_headers = NULL, response_body = NULL, "
-                "created_at = :now, locked_until = :locked_until, expires_at = :expires_at "
-                "WHERE id = :id AND locked_until = :seen RETURNING id",
+                "created_at = :now, lease_expires_at = :lease_expires_at, expires_at = :expires_at "
+                "WHERE id = :id AND lease_expires_at = :seen RETURNING id",
                 {
                     "id": row["id"],
                     "fingerprint": fingerprint,
                     "now": now,
-                    "locked_until": now + LEASE,
+                    "lease_expires_at": now + LEASE,
                     "expires_at": now + TTL,
-                    "seen": row["locked_until"],
+                    "seen": row["lease_expires_at"],
                 },
             )
             if taken:
