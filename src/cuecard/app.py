@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Operation ids are the handlers' names (create_training), for readable generated code.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.secret_key = secret_key

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cuecard.core.db import Database, UnitOfWork, new_id, utcnow
-from cuecard.core.errors import AppError, Conflict, ValidationFailed
+from cuecard.core.errors import Conflict, ValidationFailed
 
 HEADER = "idempotency-key"
 METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -39,10 +39,12 @@ _NOT_REMEMBERED = frozenset({401, 408, 429})
 _KEPT_HEADERS = ("content-type", "etag", "location")
 
 
-class IdempotencyKeyReused(AppError):
-    status_code = 422
+class IdempotencyKeyReused(ValidationFailed):
     code = "IDEMPOTENCY_KEY_REUSED"
     message = "This Idempotency-Key was already used for a different request."
+
+    def __init__(self) -> None:
+        super().__init__({"Idempotency-Key": [self.message]}, self.message)
 
 
 class IdempotencyKeyInProgress(Conflict):
@@ -91,8 +93,9 @@ async def begin(db: Database, request: Request, key: str, secret: bytes) -> Clai
         claim_id = new_id()
         rows = await uow.write(
             "INSERT INTO idempotency_keys (id, scope, key, fingerprint, state, created_at, "
-            "lease_expires_at, expires_at) VALUES (:id, :scope, :key, :fingerprint, 'running', "
-            ":now, :lease_expires_at, :expires_at) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+            "lease_expires_at, expires_at) VALUES (:id, :scope, :key, :fingerprint, "
+            "'running', :now, :lease_expires_at, :expires_at) "
+            "ON CONFLICT (scope, key) DO NOTHING RETURNING id",
             {
                 "id": claim_id,
                 "scope": scope,
@@ -107,7 +110,8 @@ async def begin(db: Database, request: Request, key: str, secret: bytes) -> Clai
             return Claim(claim_id)
         row = await uow.one(
             "SELECT id, fingerprint, state, status_code, response_headers, response_body, "
-            "lease_expires_at, expires_at FROM idempotency_keys WHERE scope = :scope AND key = :key",
+            "lease_expires_at, expires_at FROM idempotency_keys "
+            "WHERE scope = :scope AND key = :key",
             {"scope": scope, "key": key},
         )
         if row is None:  # deleted between the insert and the select: the retry claims it

@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute
 from starlette.staticfiles import StaticFiles
 
 from cuecard.core.errors import (
@@ -94,6 +93,12 @@ _COMMON: dict[str, dict[str, Any]] = {
     "400": _error("The request could not be understood.", AppError()),
     "401": _error("No token, or a token that is invalid or revoked.", Unauthenticated()),
     "404": _error("No such resource in the token's environment.", NotFound()),
+    "409": _error(
+        "A conflict (e.g. the agent was never published), or a request with the same "
+        "Idempotency-Key still running.",
+        Conflict("Conflict."),
+        IdempotencyKeyInProgress(),
+    ),
     "422": _error(
         "Invalid input: `errors` names every invalid field (Laravel wording).",
         _VALIDATION_EXAMPLE,
@@ -128,15 +133,18 @@ _COMMON: dict[str, dict[str, Any]] = {
 
 _WRITE_ONLY: dict[str, dict[str, Any]] = {
     "403": _error("The token may only read.", Forbidden()),
-    "409": _error(
-        "A conflict, or a request with the same Idempotency-Key still running.",
-        Conflict("Conflict."),
-        IdempotencyKeyInProgress(),
-    ),
     "412": _error("If-Match does not name the resource's current ETag.", PreconditionFailed()),
     "413": _error("The body is larger than CUECARD_MAX_BODY_BYTES.", PayloadTooLarge()),
     "415": _error("A body that is not application/json.", UnsupportedMediaType()),
 }
+
+# For operations that call out to another service (an LLM): pass as `responses=` on the route.
+UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
+    502: _error("The upstream service answered with an error.", AppError("Bad gateway.",
+                code="LLM_UPSTREAM_ERROR")),
+    504: _error("The upstream service did not answer in time.", AppError("Timed out.",
+                code="LLM_TIMEOUT")),
+}  # fmt: skip
 
 _WRITE_HEADERS = [
     {
@@ -145,7 +153,7 @@ _WRITE_HEADERS = [
         "required": False,
         "description": "Any unique string (1-255 printable ASCII): a retry with the same key and "
         "body within 24 hours replays the first response instead of writing again.",
-        "schema": {"type": "string", "maxLength": 255},
+        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
     },
     {
         "name": "If-Match",
@@ -182,15 +190,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             "description": "An environment token (`cuecard tokens create`).",
         }
     }
-    names = {
-        (route.path_format, method.lower()): route.name
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods or ()
-    }
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
-            operation["operationId"] = names.get((path, method), operation.get("operationId"))
             if path in _PUBLIC:
                 continue
             _document_errors(operation, method)
@@ -200,6 +201,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
 
 def _document_errors(operation: dict[str, Any], method: str) -> None:
     operation["security"] = [{"bearerAuth": []}]
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "path":  # an empty segment names no resource
+            parameter.setdefault("schema", {}).setdefault("minLength", 1)
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)  # FastAPI's {"detail": [...]}, which Cuecard never sends
     for status, response in responses.items():
