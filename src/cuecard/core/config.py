@@ -39,7 +39,7 @@ class Settings:
     # Requests per minute per token, for environments that set no limit of their own.
     rate_limit_per_minute: int = 1000
     # Shared rate-limit counters for several servers; unset, the workers of one machine share a
-    # file under rate_limit_dir (default: the system's temporary directory).
+    # file under rate_limit_dir (default: beside the SQLite file, or the temporary directory).
     redis_url: str | None = field(default=None, repr=False)
     rate_limit_dir: str | None = None
 

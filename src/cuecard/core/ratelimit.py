@@ -1,9 +1,9 @@
 """Per-token rate limits: fixed one-minute windows, counted where every server sees them.
 
 - One machine (any number of worker processes or `cuecard serve` instances on the same
-  database): the counters live in a small memory-mapped file under the system's temporary
-  directory (or CUECARD_RATE_LIMIT_DIR), updated under a file lock: atomic across processes, no
-  service to run. The file holds nothing but counters (and hashes of token ids).
+  database): the counters live in a small memory-mapped file beside the SQLite database or in
+  the system's temporary directory (or CUECARD_RATE_LIMIT_DIR), updated under a file lock:
+  atomic across processes, no service to run. The file holds counters and token-id hashes only.
 - Several machines: CUECARD_REDIS_URL points every server at one Redis; INCR + EXPIRE there.
 
 A limiter that cannot count (the temporary directory is full, Redis is down) lets the request
@@ -79,7 +79,7 @@ class LocalRateLimiter(RateLimiter):
     reused. If every probed slot is busy the hit is not counted (logged), never refused.
     """
 
-    SLOTS = 16384
+    SLOTS = 4096  # 128 KiB: far more tokens than one machine sees in a minute
     PROBES = 32
     _SLOT = struct.Struct("<16sqq")  # blake2b-128 of the key, window, count
 
@@ -90,8 +90,11 @@ class LocalRateLimiter(RateLimiter):
 
     @classmethod
     def for_deployment(cls, database_url: str, directory: str | None = None) -> LocalRateLimiter:
-        # One file per database: the servers of one deployment share it, tests never do.
+        """One file per database, so the servers of one deployment share it: beside a SQLite
+        file (every process using it is on this machine), else in the temporary directory."""
         digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+        if directory is None and database_url.startswith("sqlite:///"):
+            directory = str(Path(database_url.removeprefix("sqlite:///")).parent)
         folder = Path(directory or tempfile.gettempdir())
         return cls(folder / f"cuecard-ratelimit-{digest}.bin")
 
@@ -102,7 +105,9 @@ class LocalRateLimiter(RateLimiter):
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 if os.fstat(fd).st_size < size:
-                    os.ftruncate(fd, size)  # zero-filled: every slot free
+                    # Real blocks, zero-filled (every slot free): a sparse page written through
+                    # the mapping on a full disk would kill the process with SIGBUS.
+                    os.posix_fallocate(fd, 0, size)
                 self._map = mmap.mmap(fd, size)
             except BaseException:
                 os.close(fd)
