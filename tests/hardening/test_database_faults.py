@@ -340,3 +340,40 @@ class TestSqliteReadOnly:
         assert (ready.status_code, ready.json()["code"]) == (503, "DATABASE_READ_ONLY")
         assert after.status_code == 201, after.text
         assert ready_after.status_code == 200
+
+
+async def _admin(url: str, *statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+class TestPostgresReadOnly:
+    async def test_a_read_only_postgres_answers_writes_with_503_and_recovers(
+        self, postgres: Any
+    ) -> None:
+        headers = bearer(await make_token_in(postgres.url))
+        async with app_client(postgres.url) as client:
+            kept = await create(client, headers, "Kept")
+            await _admin(postgres.url, "ALTER SYSTEM SET default_transaction_read_only = on",
+                         "SELECT pg_reload_conf()")  # fmt: skip
+            await asyncio.sleep(0.5)  # the backends pick up the reload
+            refused = await create(client, headers, "Refused")
+            read = await client.get(f"/api/v1/agents/{kept.json()['data']['id']}",
+                                    headers=headers)  # fmt: skip
+            ready = await client.get("/readyz")
+            await _admin(postgres.url, "SET default_transaction_read_only = off",
+                         "ALTER SYSTEM RESET default_transaction_read_only",
+                         "SELECT pg_reload_conf()")  # fmt: skip
+            await asyncio.sleep(0.5)
+            after = await create(client, headers, "After")
+
+        assert (refused.status_code, refused.json()["code"]) == (503, "DATABASE_READ_ONLY")
+        assert read.status_code == 200
+        assert (ready.status_code, ready.json()["code"]) == (503, "DATABASE_READ_ONLY")
+        assert after.status_code == 201
