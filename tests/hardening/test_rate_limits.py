@@ -181,3 +181,30 @@ def cuecard(settings: Any) -> Any:
         return result
 
     return run
+
+
+class TestRedisDown:
+    async def test_with_redis_unreachable_the_machine_counts_on_its_own(
+        self, settings: Any, tmp_path: Path
+    ) -> None:
+        from dataclasses import replace
+
+        from cuecard.app import create_app
+        from tests.conftest import free_port
+
+        unreachable = replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0",
+                              rate_limit_dir=str(tmp_path))  # fmt: skip
+        app = create_app(unreachable)
+        async with app.router.lifespan_context(app):
+            await set_limit(app, "small", 2)
+            async with app.state.db.transaction() as uow:
+                _, token = await auth.create_token(
+                    uow, settings.resolved_secret_key(), "talq_", "small"
+                )
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                answers = [
+                    await client.get("/api/v1/agents", headers=bearer(token)) for _ in range(3)
+                ]
+
+        assert [r.status_code for r in answers] == [200, 200, 429]
