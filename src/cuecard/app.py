@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from cuecard import __version__
 from cuecard.agents.router import router as agents_router
+from cuecard.auth.deps import current_caller
 from cuecard.auth.service import TokenCache
 from cuecard.core import redaction
 from cuecard.core.config import Settings
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = secret_key
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.runtime_cache = CompiledCache()
+    # Who is calling, for core code that runs before the route's dependencies (idempotent
+    # replays); the route's own Reader/Writer then reuse the same caller.
+    app.state.authenticate = current_caller
 
     install_error_handlers(app)
     redaction.install(settings.token_prefix)

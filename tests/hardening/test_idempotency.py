@@ -92,6 +92,25 @@ class TestReplay:
         assert "Idempotent-Replayed" not in theirs.headers
         assert await total_agents(client, headers) == 2
 
+    async def test_a_replay_is_authenticated_and_counted(
+        self, app: Any, client: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        from cuecard.auth import service as auth
+
+        first = await client.post("/api/v1/agents", json={"name": "A"}, headers=keyed(headers, "r"))
+        again = await client.post("/api/v1/agents", json={"name": "A"}, headers=keyed(headers, "r"))
+        async with app.state.db.transaction() as uow:
+            [info] = await auth.list_tokens(uow)
+            await auth.revoke_token(uow, info.id)
+        app.state.token_cache = auth.TokenCache(0)  # no wait for the cache to expire
+        revoked = await client.post("/api/v1/agents", json={"name": "A"},
+                                    headers=keyed(headers, "r"))  # fmt: skip
+
+        assert int(again.headers["X-RateLimit-Remaining"]) == (
+            int(first.headers["X-RateLimit-Remaining"]) - 1
+        )
+        assert revoked.status_code == 401
+
     @pytest.mark.parametrize("key", [b"", b"x" * 256, b"has space", "caf\u00e9".encode()])
     async def test_a_malformed_key_is_422(
         self, client: httpx.AsyncClient, headers: dict[str, str], key: bytes

@@ -12,6 +12,9 @@ from cuecard.core.middleware import add_response_headers
 
 
 async def current_caller(request: Request) -> Caller:
+    known: Caller | None = getattr(request.state, "caller", None)
+    if known is not None:  # already authenticated (and counted) for this request
+        return known
     state = request.app.state
     caller = await authenticate(
         state.db,
@@ -21,6 +24,7 @@ async def current_caller(request: Request) -> Caller:
         request.headers.get("authorization"),
     )
     await _count_request(request, caller)
+    request.state.caller = caller
     return caller
 
 

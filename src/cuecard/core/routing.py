@@ -46,6 +46,11 @@ class UnitOfWorkRoute(APIRoute):
                 await uow.close()
 
         async def run_once(request: Request, key: str) -> Response:
+            # Authenticate (and count against the rate limit) before anything is replayed: a
+            # revoked token must not read its old answers back, nor a replay skip the limit.
+            authenticate = getattr(request.app.state, "authenticate", None)
+            if authenticate is not None:
+                await authenticate(request)
             db = request.app.state.db
             claim = await idempotency.begin(db, request, key, request.app.state.secret_key)
             if isinstance(claim, Response):
