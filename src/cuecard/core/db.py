@@ -424,6 +424,7 @@ class PostgresDatabase(Database):
     ) -> None:
         self.pool = pool
         self.statement_timeout = statement_timeout
+        self._background: set[asyncio.Future[None]] = set()
 
     @classmethod
     async def open(
@@ -449,6 +450,15 @@ class PostgresDatabase(Database):
 
     def unit_of_work(self) -> UnitOfWork:
         return _PostgresUnitOfWork(self)
+
+    def _record_fault(self, fault: ServiceUnavailable) -> None:
+        super()._record_fault(fault)
+        if isinstance(fault, DatabaseUnavailable):
+            # Every idle connection may be dead too (the server restarted): replace them all on
+            # their next use rather than let each fail one request after the database is back.
+            task = asyncio.ensure_future(self.pool.expire_connections())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
         try:
@@ -544,7 +554,9 @@ class _PostgresUnitOfWork(UnitOfWork):
                 else:
                     try:
                         await self._pool.release(conn, timeout=self._db.statement_timeout)
-                    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    except Exception:
+                        # Resetting it failed (the server went away meanwhile): throw it away,
+                        # the answer already given stands.
                         conn.terminate()
 
 
