@@ -55,6 +55,9 @@ class TestCreateTrainingFuzz:
             loop.close()
 
 
+_TRIMMED = "".join(chr(c) for c in range(0x110000) if chr(c).isspace() and not 0x1C <= c <= 0x1F)
+
+
 async def _setup(app: Any, client: httpx.AsyncClient, settings: Settings
                  ) -> tuple[dict[str, str], str]:  # fmt: skip
     async with app.state.db.transaction() as uow:
@@ -85,5 +88,7 @@ async def _post_and_check(
         )
         assert after == before
     else:
-        assert payload["data"]["subject"] == body["subject"].strip()
+        # Trimmed as pydantic trims (Unicode White_Space), which keeps the ASCII separators
+        # \x1c-\x1f that Python's str.strip() also removes.
+        assert payload["data"]["subject"] == body["subject"].strip(_TRIMMED)
         assert after in (before, before + 1)
