@@ -89,6 +89,7 @@ def main() -> None:
             "CUECARD_SECRET_KEY": "sync-bench-secret-key-0123456789",
         }
         run([CUECARD, "init"], env)
+        run([CUECARD, "environments", "update", "default", "--rate-limit", "1000000"], env)
         _, _, token = run([CUECARD, "tokens", "create", "--environment", "default"], env)
         port = free_port()
         url = f"http://127.0.0.1:{port}"

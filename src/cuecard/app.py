@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -15,16 +15,25 @@ from cuecard.advanced.router import router as advanced_router
 from cuecard.agent_tests.router import router as agent_tests_router
 from cuecard.agents.router import router as agents_router
 from cuecard.audit.router import router as audit_router
+from cuecard.auth.deps import current_caller
 from cuecard.auth.service import TokenCache
 from cuecard.calling.router import router as calling_router
 from cuecard.calls.router import router as calls_router
 from cuecard.calls.router import runtime as call_reports_router
+from cuecard.core import redaction
 from cuecard.core.config import Settings
 from cuecard.core.db import Database
-from cuecard.core.errors import install_error_handlers
-from cuecard.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from cuecard.core.errors import AppError, error_response, install_error_handlers
+from cuecard.core.middleware import (
+    BodyLimitMiddleware,
+    RequestGuardMiddleware,
+    RequestIdMiddleware,
+    ResponseHeadersMiddleware,
+)
 from cuecard.core.observability import ObservabilityMiddleware, observe_database
+from cuecard.core.openapi import build_openapi, install_docs
 from cuecard.core.operations import add_metrics_route
+from cuecard.core.ratelimit import build_limiter
 from cuecard.core.tracing import from_env as tracing_from_env
 from cuecard.flows.router import router as flows_router
 from cuecard.knowledge.router import router as knowledge_router
@@ -54,12 +63,23 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db = observe_database(await Database.connect(settings.database_url), tracer)
+        app.state.db = observe_database(
+            await Database.connect(
+                settings.database_url,
+                connect_timeout=settings.database_connect_timeout_seconds,
+                statement_timeout=settings.database_statement_timeout_seconds,
+            ),
+            tracer,
+        )
+        app.state.rate_limiter = build_limiter(
+            settings.database_url, settings.redis_url, settings.rate_limit_dir
+        )
         try:
             # Every server process delivers webhooks too (see webhooks/delivery.py).
             async with running_worker(app.state.db, settings, secret_key):
                 yield
         finally:
+            await app.state.rate_limiter.close()
             await app.state.db.close()
             if tracing is not None:
                 tracing.shutdown()
@@ -73,24 +93,57 @@ def create_app(
         # template and our driver-level calls); FastAPI's own telemetry would trace them twice
         # whenever a global OpenTelemetry provider is set, and checks for one on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,
+        redoc_url=None,
+        # Operation ids are the handlers' names (create_training), for readable generated code.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.secret_key = secret_key
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.runtime_cache = CompiledCache()
     app.state.voice_catalog = load_catalog(settings.voice_templates)
+    # Who is calling, for core code that runs before the route's dependencies (idempotent
+    # replays); the route's own Reader/Writer then reuse the same caller.
+    app.state.authenticate = current_caller
 
     install_error_handlers(app)
+    redaction.install(settings.token_prefix)
+    # The last added runs first: request id, then response headers, guard, body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuardMiddleware, max_header_bytes=settings.max_header_bytes)
+    app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(ObservabilityMiddleware, access_log=settings.access_log, tracer=tracer)
     app.add_middleware(RequestIdMiddleware)
 
     async def health() -> JSONResponse:
-        ok = await app.state.db.ping()
-        return JSONResponse({"status": "ok" if ok else "unavailable"}, 200 if ok else 503)
+        fault = await app.state.db.readiness()
+        if fault is None:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable"}, 503, headers=_retry_after(fault))
 
-    for path in ("/health", "/api/v1/health"):
-        app.add_api_route(path, health, methods=["GET"], tags=["health"], name=f"health{path}")
+    async def readiness() -> JSONResponse:
+        """200 when requests can be served now; else 503 with the fault's code and Retry-After."""
+        fault = await app.state.db.readiness()
+        if fault is None:
+            return JSONResponse({"status": "ready"})
+        return error_response(fault)
+
+    async def liveness() -> JSONResponse:
+        """200 while this process can answer at all; it never touches the database."""
+        return JSONResponse({"status": "alive"})
+
+    health_doc: dict[int | str, dict[str, Any]] = {
+        "200": {"description": "Ready."},
+        "503": {"description": "Not ready."},
+    }
+    for path, name in (("/health", "health"), ("/api/v1/health", "api_health")):
+        app.add_api_route(path, health, methods=["GET"], tags=["health"], name=name,
+                          responses=health_doc)  # fmt: skip
+    app.add_api_route("/readyz", readiness, methods=["GET"], tags=["health"],
+                      name="readiness", responses=health_doc)  # fmt: skip
+    app.add_api_route("/livez", liveness, methods=["GET"], tags=["health"], name="liveness")
+    install_docs(app)
 
     add_metrics_route(app, settings)
     app.include_router(agents_router)
@@ -109,4 +162,9 @@ def create_app(
     app.include_router(calls_router)
     app.include_router(call_reports_router)
     app.include_router(audit_router)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _retry_after(fault: AppError) -> dict[str, str]:
+    return {"Retry-After": str(fault.retry_after_seconds or 5)}

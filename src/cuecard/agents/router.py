@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from cuecard.agents import service
-from cuecard.agents.deps import ScopedAgent
+from cuecard.agents.deps import AgentUnchanged, ScopedAgent
 from cuecard.agents.schemas import Agent, AgentCreate, AgentListQuery, AgentUpdate, PublishState
 from cuecard.auth.deps import Reader, Writer
+from cuecard.core.etag import etag_of
 from cuecard.core.routing import (
     UnitOfWorkRoute,
     Uow,
@@ -24,9 +25,13 @@ router = APIRouter(prefix="/api/v1/agents", tags=["agents"], route_class=UnitOfW
 
 @router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=body_doc(AgentCreate))
 async def create_agent(
-    uow: Uow, caller: Writer, body: Annotated[dict[str, Any], json_object()]
+    response: Response,
+    uow: Uow,
+    caller: Writer,
+    body: Annotated[dict[str, Any], json_object()],
 ) -> MessageEnvelope[Agent]:
     agent = await service.create_agent_from(uow, caller, body)
+    response.headers["ETag"] = etag_of(agent)
     return MessageEnvelope(message="Agent created successfully", data=agent)
 
 
@@ -39,30 +44,37 @@ async def list_agents(
 
 
 @router.get("/{agent_id}")
-async def get_agent(uow: Uow, agent: ScopedAgent) -> Envelope[Agent]:
-    return Envelope(data=await service.get_agent(uow, agent))
+async def get_agent(response: Response, uow: Uow, agent: ScopedAgent) -> Envelope[Agent]:
+    found = await service.get_agent(uow, agent)
+    response.headers["ETag"] = etag_of(found)
+    return Envelope(data=found)
 
 
 @router.patch("/{agent_id}", openapi_extra=body_doc(AgentUpdate))
 async def update_agent(
+    response: Response,
     uow: Uow,
     caller: Writer,
     agent: ScopedAgent,
+    unchanged: AgentUnchanged,
     body: Annotated[AgentUpdate, json_body(AgentUpdate)],
 ) -> MessageEnvelope[Agent]:
     updated = await service.update_agent(uow, caller, agent, body)
+    response.headers["ETag"] = etag_of(updated)
     return MessageEnvelope(message="Agent updated successfully", data=updated)
 
 
 @router.delete("/{agent_id}")
-async def delete_agent(uow: Uow, caller: Writer, agent: ScopedAgent) -> Message:
+async def delete_agent(
+    uow: Uow, caller: Writer, agent: ScopedAgent, unchanged: AgentUnchanged
+) -> Message:
     await service.delete_agent(uow, caller, agent)
     return Message(message="Agent deleted successfully")
 
 
 @router.post("/{agent_id}/publish")
 async def publish_agent(
-    uow: Uow, caller: Writer, agent: ScopedAgent
+    uow: Uow, caller: Writer, agent: ScopedAgent, unchanged: AgentUnchanged
 ) -> MessageEnvelope[PublishState]:
     state = await service.publish_agent(uow, caller, agent)
     return MessageEnvelope(message="Agent published successfully", data=state)
@@ -70,7 +82,7 @@ async def publish_agent(
 
 @router.post("/{agent_id}/unpublish")
 async def unpublish_agent(
-    uow: Uow, caller: Writer, agent: ScopedAgent
+    uow: Uow, caller: Writer, agent: ScopedAgent, unchanged: AgentUnchanged
 ) -> MessageEnvelope[PublishState]:
     state = await service.unpublish_agent(uow, caller, agent)
     return MessageEnvelope(message="Agent unpublished successfully", data=state)

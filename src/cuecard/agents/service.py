@@ -239,6 +239,12 @@ async def get_agent(uow: UnitOfWork, agent: Row) -> Agent:
     return await load_agent(uow, agent)
 
 
+async def current_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> Agent | None:
+    """The agent as GET shows it now, read afresh (None once it is gone): what If-Match checks."""
+    row = await repository.scoped(uow, caller.environment_id, agent_id)
+    return None if row is None else await get_agent(uow, row)
+
+
 async def update_agent(uow: UnitOfWork, caller: Caller, agent: Row, data: AgentUpdate) -> Agent:
     """Change settings. Like every change to an agent, it goes back to draft."""
     changes = data.model_dump(exclude_unset=True)

@@ -12,8 +12,9 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 
 from cuecard.auth.service import Caller, authenticate
-from cuecard.core.errors import Forbidden
+from cuecard.core.errors import Forbidden, TooManyRequests
 from cuecard.core.logs import identify_caller
+from cuecard.core.middleware import add_response_headers
 
 F = TypeVar("F", bound=Callable[..., Any])
 _RUNTIME_SCOPE = "__cuecard_runtime_scope__"
@@ -32,6 +33,9 @@ class RuntimeTokenForbidden(Forbidden):
 
 
 async def current_caller(request: Request) -> Caller:
+    known: Caller | None = getattr(request.state, "caller", None)
+    if known is not None:  # already authenticated (and counted) for this request
+        return known
     state = request.app.state
     caller = await authenticate(
         state.db,
@@ -43,7 +47,19 @@ async def current_caller(request: Request) -> Caller:
     identify_caller(caller.environment_id, caller.token_id)
     if caller.runtime and not getattr(request.scope.get("endpoint"), _RUNTIME_SCOPE, False):
         raise RuntimeTokenForbidden()
+    await _count_request(request, caller)
+    request.state.caller = caller
     return caller
+
+
+async def _count_request(request: Request, caller: Caller) -> None:
+    """The token's rate limit: headers on every authenticated response, 429 over the limit."""
+    state = request.app.state
+    limit = caller.rate_limit or state.settings.rate_limit_per_minute
+    decision = await state.rate_limiter.hit(caller.token_id, limit)
+    add_response_headers(request.scope, decision.headers())
+    if not decision.allowed:
+        raise TooManyRequests(headers={"Retry-After": str(decision.retry_after())})
 
 
 def require_write(message: str = Forbidden.message) -> Any:

@@ -30,6 +30,8 @@ class Caller:
     # A runtime token may only call the endpoints marked `runtime_scope` (see auth/deps.py).
     runtime: bool = False
     label: str | None = None
+    # Requests per minute for this token; None: the server's default.
+    rate_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,7 @@ class Environment:
     id: str
     name: str
     created_at: datetime
+    rate_limit_per_minute: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +101,10 @@ async def authenticate(
 async def _lookup(db: Database, digest: str) -> Caller | None:
     async with db.transaction() as uow:
         row = await uow.one(
-            "SELECT id, environment_id, read_only, runtime, label, token_hash, last_used_at "
-            "FROM api_tokens "
-            "WHERE token_hash = :digest AND revoked_at IS NULL",
+            "SELECT t.id, t.environment_id, t.read_only, t.runtime, t.label, t.token_hash, "
+            "t.last_used_at, e.rate_limit_per_minute FROM api_tokens t "
+            "JOIN environments e ON e.id = t.environment_id "
+            "WHERE t.token_hash = :digest AND t.revoked_at IS NULL",
             {"digest": digest},
         )
         if row is None or not hmac.compare_digest(row["token_hash"], digest):
@@ -118,18 +122,26 @@ async def _lookup(db: Database, digest: str) -> Caller | None:
         bool(row["read_only"]),
         runtime=bool(row["runtime"]),
         label=row["label"],
+        rate_limit=row["rate_limit_per_minute"],
     )
 
 
 # --- administration (CLI) ---------------------------------------------------------------------
 
 
-async def _insert_environment(uow: UnitOfWork, name: str) -> Environment | None:
+_ENVIRONMENT_COLUMNS = "id, name, created_at, rate_limit_per_minute"
+MAX_RATE_LIMIT = 1_000_000
+
+
+async def _insert_environment(
+    uow: UnitOfWork, name: str, rate_limit: int | None = None
+) -> Environment | None:
     """Insert the environment; None if one of that name already exists."""
     rows = await uow.write(
-        "INSERT INTO environments (id, name, created_at) VALUES (:id, :name, :now) "
-        "ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at",
-        {"id": new_id(), "name": name, "now": utcnow()},
+        "INSERT INTO environments (id, name, created_at, rate_limit_per_minute) "
+        "VALUES (:id, :name, :now, :rate_limit) "
+        f"ON CONFLICT (name) DO NOTHING RETURNING {_ENVIRONMENT_COLUMNS}",
+        {"id": new_id(), "name": name, "now": utcnow(), "rate_limit": rate_limit},
     )
     return Environment(**rows[0]) if rows else None
 
@@ -139,17 +151,41 @@ async def ensure_environment(uow: UnitOfWork, name: str) -> Environment:
     return await _insert_environment(uow, name) or await get_environment(uow, name)
 
 
-async def create_environment(uow: UnitOfWork, name: str) -> Environment:
+async def create_environment(
+    uow: UnitOfWork, name: str, rate_limit: int | None = None
+) -> Environment:
     name = _environment_name(name)
-    env = await _insert_environment(uow, name)
+    env = await _insert_environment(uow, name, _rate_limit(rate_limit))
     if env is None:
         raise Conflict(f"Environment {name!r} already exists.", code="ENVIRONMENT_EXISTS")
     return env
 
 
+async def update_environment(uow: UnitOfWork, name: str, rate_limit: int | None) -> Environment:
+    """Set the environment's requests per minute per token (None: back to the server default).
+    Every server applies it within token_cache_seconds."""
+    rows = await uow.write(
+        "UPDATE environments SET rate_limit_per_minute = :rate_limit WHERE name = :name "
+        f"RETURNING {_ENVIRONMENT_COLUMNS}",
+        {"name": name, "rate_limit": _rate_limit(rate_limit)},
+    )
+    if not rows:
+        raise NotFound(f"Environment {name!r} not found.", code="ENVIRONMENT_NOT_FOUND")
+    return Environment(**rows[0])
+
+
+def _rate_limit(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= MAX_RATE_LIMIT:
+        raise AppError(
+            f"A rate limit must be 1 to {MAX_RATE_LIMIT:,} requests per minute.",
+            code="INVALID_RATE_LIMIT",
+        )
+    return value
+
+
 async def get_environment(uow: UnitOfWork, name: str) -> Environment:
     row = await uow.one(
-        "SELECT id, name, created_at FROM environments WHERE name = :name", {"name": name}
+        f"SELECT {_ENVIRONMENT_COLUMNS} FROM environments WHERE name = :name", {"name": name}
     )
     if row is None:
         raise NotFound(f"Environment {name!r} not found.", code="ENVIRONMENT_NOT_FOUND")
@@ -157,7 +193,9 @@ async def get_environment(uow: UnitOfWork, name: str) -> Environment:
 
 
 async def list_environments(uow: UnitOfWork) -> list[Environment]:
-    rows = await uow.all("SELECT id, name, created_at FROM environments ORDER BY created_at, name")
+    rows = await uow.all(
+        f"SELECT {_ENVIRONMENT_COLUMNS} FROM environments ORDER BY created_at, name"
+    )
     return [Environment(**row) for row in rows]
 
 

@@ -7,8 +7,9 @@ import email.utils
 import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -52,7 +53,9 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
 class Call(Generic[T]):
     """One API request and how to read its success body.
 
-    `idempotent` marks requests that are safe to send twice: only those are retried.
+    `idempotent` marks requests that are safe to send twice: only those are retried. Every
+    write carries an `Idempotency-Key`, one per call and the same on each retry, so a server
+    that honours it (Cuecard does) applies a retried write once.
     """
 
     method: str
@@ -61,6 +64,19 @@ class Call(Generic[T]):
     params: Mapping[str, Any] | None = None
     json: Any = None
     idempotent: bool = False
+    idempotency_key: str | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.idempotency_key is None and self.method in WRITE_METHODS:
+            object.__setattr__(self, "idempotency_key", uuid.uuid4().hex)
+
+    def headers(self, base: dict[str, str]) -> dict[str, str]:
+        if self.idempotency_key is None:
+            return base
+        return {**base, "Idempotency-Key": self.idempotency_key}
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def resolve_config(base_url: str | None, token: str | None) -> tuple[str, str]:
@@ -205,7 +221,10 @@ class RetryPolicy:
         """
         if not call.idempotent or attempt >= self.max_retries:
             return None
-        if isinstance(error, RateLimitError | ServerError):
+        in_progress = (
+            isinstance(error, ConflictError) and error.code == "IDEMPOTENCY_KEY_IN_PROGRESS"
+        )
+        if isinstance(error, RateLimitError | ServerError) or in_progress:
             asked = retry_after(response) if response is not None else None
             if asked is not None:
                 return asked if asked <= MAX_RETRY_AFTER else None

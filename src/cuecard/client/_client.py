@@ -119,7 +119,7 @@ class Client(_Base):
                     self.base_url + call.path,
                     params=call.params,
                     json=call.json,
-                    headers=self._headers,
+                    headers=call.headers(self._headers),
                     timeout=self._timeout,
                 )
             except httpx.TransportError as exc:
@@ -181,7 +181,7 @@ class AsyncClient(_Base):
                     self.base_url + call.path,
                     params=call.params,
                     json=call.json,
-                    headers=self._headers,
+                    headers=call.headers(self._headers),
                     timeout=self._timeout,
                 )
             except httpx.TransportError as exc:

@@ -121,6 +121,23 @@ class Settings:
     """The longest wait between two attempts of a delivery."""
     webhook_log_retention_days: int = 30
     """Webhook delivery logs older than this are deleted."""
+    database_connect_timeout_seconds: float = 3.0
+    """A database that does not accept a connection this fast answers 503
+    `DATABASE_UNAVAILABLE`."""
+    database_statement_timeout_seconds: float = 5.0
+    """A statement that runs longer is cancelled; the request answers 503."""
+    max_header_bytes: int = 16 * 1024
+    """The sum of every header's name and value; more is 431."""
+    max_json_depth: int = 32
+    """How deeply arrays and objects may nest in a JSON body; deeper is 422."""
+    rate_limit_per_minute: int = 1000
+    """Requests per minute per token, for environments that set no limit of their own."""
+    redis_url: str | None = field(default=None, repr=False)
+    """Shared rate-limit counters for several servers (`redis://...`); unset, the workers of one
+    machine share a file under `rate_limit_dir`."""
+    rate_limit_dir: str | None = None
+    """Where one machine's rate-limit counters live (default: beside the SQLite file, or the
+    temporary directory)."""
 
     @classmethod
     def from_env(
@@ -202,6 +219,19 @@ class Settings:
             )
         if self.webhook_log_retention_days < 1:
             raise ConfigError("CUECARD_WEBHOOK_LOG_RETENTION_DAYS must be at least 1")
+        for name in ("database_connect_timeout_seconds", "database_statement_timeout_seconds"):
+            if not 0 < getattr(self, name) <= 300:
+                raise ConfigError(f"CUECARD_{name.upper()} must be a number from 0 to 300")
+        if self.max_header_bytes < 1024:
+            raise ConfigError("CUECARD_MAX_HEADER_BYTES must be at least 1024")
+        if not 2 <= self.max_json_depth <= 200:
+            raise ConfigError("CUECARD_MAX_JSON_DEPTH must be from 2 to 200")
+        if self.rate_limit_per_minute < 1:
+            raise ConfigError("CUECARD_RATE_LIMIT_PER_MINUTE must be at least 1")
+        if self.redis_url is not None and not self.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ConfigError("CUECARD_REDIS_URL must start with redis://, rediss:// or unix://")
         return self
 
     def resolved_secret_key(self) -> bytes:

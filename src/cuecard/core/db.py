@@ -12,6 +12,11 @@ parameters that both backends understand:
   busy timeout) serialises processes.
 - PostgreSQL: an asyncpg pool.
 
+Faults of the database itself (it is down, frozen, full or read-only) never surface as driver
+exceptions: every driver call is bounded in time (`connect_timeout`, `statement_timeout`) and a
+fault leaves this module as a `ServiceUnavailable` (503 with a code and Retry-After). Broken
+connections are thrown away, so the server serves again as soon as the database is back.
+
 A `UnitOfWork` is one request's transaction. Reads run in autocommit until the first write, which
 opens the transaction; `commit()` ends it. Services never commit: the request does (see
 `cuecard.core.routing`).
@@ -20,18 +25,33 @@ opens the transaction; `commit()` ends it. Services never commit: the request do
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import sqlite3
+import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+
+from cuecard.core.errors import (
+    AppError,
+    DatabaseReadOnly,
+    DatabaseUnavailable,
+    ServiceUnavailable,
+    StorageFull,
+)
+
+DEFAULT_CONNECT_TIMEOUT = 3.0
+DEFAULT_STATEMENT_TIMEOUT = 5.0
+# Below this much free space next to a SQLite file, /readyz reports STORAGE_FULL.
+_MIN_FREE_BYTES = 64 * 1024
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
@@ -56,6 +76,56 @@ def format_timestamp(value: datetime) -> str:
     )  # fmt: skip
 
 
+def fault_of(exc: BaseException) -> ServiceUnavailable | None:
+    """The 503 a driver exception stands for, or None when it is not a fault of the database
+    (a constraint violation, a bug in our SQL): those keep their own type."""
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.ProgrammingError
+    ):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        text = str(exc)
+        if name == "SQLITE_FULL" or "disk is full" in text:
+            return StorageFull()
+        if name.startswith("SQLITE_READONLY") or "readonly database" in text:
+            return DatabaseReadOnly()
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN")):
+            return DatabaseUnavailable()
+        if "locked" in text or "unable to open" in text or "disk I/O" in text:
+            return DatabaseUnavailable()
+        return None
+    if isinstance(exc, asyncpg.DiskFullError):
+        return StorageFull()
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return DatabaseReadOnly()
+    if isinstance(
+        exc,
+        asyncpg.PostgresConnectionError
+        | asyncpg.CannotConnectNowError
+        | asyncpg.OperatorInterventionError
+        | asyncpg.InsufficientResourcesError
+        | asyncpg.InterfaceError
+        | asyncpg.InternalClientError
+        | OSError
+        | TimeoutError,
+    ):
+        return DatabaseUnavailable()
+    return None
+
+
+@contextlib.contextmanager
+def _faults(on_fault: Callable[[ServiceUnavailable], None]) -> Iterator[None]:
+    try:
+        yield
+    except AppError:
+        raise
+    except Exception as exc:
+        fault = fault_of(exc)
+        if fault is None:
+            raise
+        on_fault(fault)
+        raise fault from exc
+
+
 class UnitOfWork(ABC):
     """One transaction. Reads before the first write run in autocommit."""
 
@@ -73,6 +143,11 @@ class UnitOfWork(ABC):
     async def write_many(self, sql: str, rows: Iterable[Params]) -> None: ...
 
     @abstractmethod
+    async def lock(self, key: str) -> None:
+        """Open the write transaction and hold `key` exclusively until it ends (SQLite: the
+        database's write lock; PostgreSQL: a transaction-level advisory lock)."""
+
+    @abstractmethod
     async def commit(self) -> None: ...
 
     @abstractmethod
@@ -85,12 +160,31 @@ class UnitOfWork(ABC):
 
 class Database(ABC):
     dialect: str
+    statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT
+    # The last fault seen and when; a successful commit clears it. /readyz reports a recent one.
+    last_fault: tuple[ServiceUnavailable, float] | None = None
 
     @staticmethod
-    async def connect(url: str) -> Database:
+    async def connect(
+        url: str,
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+    ) -> Database:
         if url.startswith("sqlite:///"):
-            return SqliteDatabase(Path(url.removeprefix("sqlite:///")))
-        return await PostgresDatabase.open(url)
+            return SqliteDatabase(
+                Path(url.removeprefix("sqlite:///")), statement_timeout=statement_timeout
+            )
+        return await PostgresDatabase.open(
+            url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+        )
+
+    def _record_fault(self, fault: ServiceUnavailable) -> None:
+        self.last_fault = (fault, time.monotonic())
+
+    def _record_success(self) -> None:
+        if self.last_fault is not None:
+            self.last_fault = None
 
     @abstractmethod
     def unit_of_work(self) -> UnitOfWork: ...
@@ -98,7 +192,7 @@ class Database(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work that commits when the block ends and rolls back if it raises."""
         uow = self.unit_of_work()
@@ -109,11 +203,31 @@ class Database(ABC):
             await uow.close()
 
     async def ping(self) -> bool:
+        return await self.readiness() is None
+
+    async def readiness(self) -> ServiceUnavailable | None:
+        """None when the database can take reads and writes now, else the fault that stops it.
+        Answers within the statement timeout whatever state the database is in."""
         try:
-            async with self.transaction() as uow:
-                return await uow.one("SELECT 1 AS ok") is not None
+            async with asyncio.timeout(self.statement_timeout):
+                async with self.transaction() as uow:
+                    await uow.one("SELECT 1 AS ok")
+                    fault = await self._live_fault(uow)
+        except ServiceUnavailable as exc:
+            return exc
         except Exception:
-            return False
+            return DatabaseUnavailable()
+        if fault is not None:
+            return fault
+        if self.last_fault is not None:
+            recent, at = self.last_fault
+            if time.monotonic() - at < (recent.retry_after_seconds or 5):
+                return recent
+        return None
+
+    async def _live_fault(self, uow: UnitOfWork) -> ServiceUnavailable | None:
+        """A fault that a read can reveal (a read-only or full disk), backend by backend."""
+        return None
 
 
 # --- SQLite -----------------------------------------------------------------------------------
@@ -140,29 +254,61 @@ def _sqlite_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
 sqlite3.register_adapter(datetime, format_timestamp)
 
 
-def _sqlite_connect(path: Path) -> sqlite3.Connection:
+def _sqlite_connect(
+    path: Path, busy_timeout: float = DEFAULT_STATEMENT_TIMEOUT
+) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = _sqlite_row
-    conn.execute("PRAGMA journal_mode=WAL")
+    # A read-only file cannot switch: serve its reads, and answer writes with DATABASE_READ_ONLY.
+    with contextlib.suppress(sqlite3.OperationalError):
+        conn.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode: a commit survives the process being killed (not a power cut).
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
+    # How long a write waits for another process's write lock before giving up with 503.
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     return conn
 
 
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.reader = _sqlite_connect(path)
-        self.writer = _sqlite_connect(path)
+        self.statement_timeout = statement_timeout
+        self.reader = _sqlite_connect(path, statement_timeout)
+        self.writer = _sqlite_connect(path, statement_timeout)
         self.write_lock = asyncio.Lock()
+        self._reopen = False
 
     def unit_of_work(self) -> UnitOfWork:
         return _SqliteUnitOfWork(self)
+
+    def _record_fault(self, fault: ServiceUnavailable) -> None:
+        super()._record_fault(fault)
+        # A file opened while read-only stays read-only for that connection: open afresh on
+        # the next write, so fixing the file's permissions needs no restart.
+        if isinstance(fault, DatabaseReadOnly):
+            self._reopen = True
+
+    def _reopen_if_needed(self) -> None:
+        if not self._reopen:
+            return
+        with _faults(super()._record_fault):
+            reader = _sqlite_connect(self.path, self.statement_timeout)
+            writer = _sqlite_connect(self.path, self.statement_timeout)
+        self.reader.close()
+        self.writer.close()
+        self.reader, self.writer, self._reopen = reader, writer, False
+
+    async def _live_fault(self, uow: UnitOfWork) -> ServiceUnavailable | None:
+        if not os.access(self.path, os.W_OK):
+            return DatabaseReadOnly()
+        stat = os.statvfs(self.path.parent)
+        if stat.f_bavail * stat.f_frsize < _MIN_FREE_BYTES:
+            return StorageFull()
+        return None
 
     async def close(self) -> None:
         self.reader.close()
@@ -178,18 +324,22 @@ class _SqliteUnitOfWork(UnitOfWork):
         return self._db.writer if self._in_transaction else self._db.reader
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
-        row: Row | None = self._conn().execute(sql, params or {}).fetchone()
+        with _faults(self._db._record_fault):
+            row: Row | None = self._conn().execute(sql, params or {}).fetchone()
         return row
 
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
-        return self._conn().execute(sql, params or {}).fetchall()
+        with _faults(self._db._record_fault):
+            return self._conn().execute(sql, params or {}).fetchall()
 
     async def _begin(self) -> None:
         if self._in_transaction:
             return
         await self._db.write_lock.acquire()
         try:
-            self._db.writer.execute("BEGIN IMMEDIATE")
+            self._db._reopen_if_needed()
+            with _faults(self._db._record_fault):
+                self._db.writer.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._db.write_lock.release()
             raise
@@ -197,23 +347,41 @@ class _SqliteUnitOfWork(UnitOfWork):
 
     async def write(self, sql: str, params: Params | None = None) -> list[Row]:
         await self._begin()
-        return self._db.writer.execute(sql, params or {}).fetchall()
+        with _faults(self._db._record_fault):
+            return self._db.writer.execute(sql, params or {}).fetchall()
 
     async def write_many(self, sql: str, rows: Iterable[Params]) -> None:
         await self._begin()
-        self._db.writer.executemany(sql, rows)
+        with _faults(self._db._record_fault):
+            self._db.writer.executemany(sql, rows)
+
+    async def lock(self, key: str) -> None:
+        await self._begin()  # one writer at a time already
 
     def _end(self, statement: str) -> None:
         if not self._in_transaction:
             return
         try:
-            self._db.writer.execute(statement)
+            with _faults(self._db._record_fault):
+                self._db.writer.execute(statement)
+        except ServiceUnavailable:
+            # A failed COMMIT (a full disk) leaves the transaction open: end it, or the
+            # writer connection would refuse every later BEGIN.
+            if self._db.writer.in_transaction:
+                try:
+                    self._db.writer.execute("ROLLBACK")
+                except sqlite3.Error:
+                    self._db._reopen = True
+            raise
         finally:
             self._in_transaction = False
             self._db.write_lock.release()
 
     async def commit(self) -> None:
+        was_writing = self._in_transaction
         self._end("COMMIT")
+        if was_writing:
+            self._db._record_success()
 
     async def rollback(self) -> None:
         self._end("ROLLBACK")
@@ -251,67 +419,125 @@ def _positional(sql: str, params: Params | None) -> tuple[str, list[Any]]:
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT
+    ) -> None:
         self.pool = pool
+        self.statement_timeout = statement_timeout
+        self._background: set[asyncio.Future[None]] = set()
 
     @classmethod
-    async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDatabase:
+    async def open(
+        cls,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+    ) -> PostgresDatabase:
         url = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
-        return cls(pool)
+        # timeout bounds each connection attempt, command_timeout each statement: a frozen
+        # server costs a request seconds, never forever.
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=connect_timeout,
+            command_timeout=statement_timeout,
+        )
+        return cls(pool, statement_timeout)
 
     def unit_of_work(self) -> UnitOfWork:
-        return _PostgresUnitOfWork(self.pool)
+        return _PostgresUnitOfWork(self)
+
+    def _record_fault(self, fault: ServiceUnavailable) -> None:
+        super()._record_fault(fault)
+        if isinstance(fault, DatabaseUnavailable):
+            # Every idle connection may be dead too (the server restarted): replace them all on
+            # their next use rather than let each fail one request after the database is back.
+            task = asyncio.ensure_future(self.pool.expire_connections())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
-        await self.pool.close()
+        try:
+            await asyncio.wait_for(self.pool.close(), self.statement_timeout)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            self.pool.terminate()
+
+    async def _live_fault(self, uow: UnitOfWork) -> ServiceUnavailable | None:
+        row = await uow.one("SELECT current_setting('transaction_read_only') AS read_only")
+        if row is not None and row["read_only"] == "on":
+            return DatabaseReadOnly()
+        return None
 
 
 class _PostgresUnitOfWork(UnitOfWork):
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+        self._pool = db.pool
         self._conn: asyncpg.Connection | None = None
         self._transaction: Any = None
+        self._broken = False
+
+    def _fault(self, fault: ServiceUnavailable) -> None:
+        self._broken = True
+        self._db._record_fault(fault)
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None:
-            self._conn = await self._pool.acquire()
+            with _faults(self._fault):
+                self._conn = await self._pool.acquire(timeout=self._db.statement_timeout)
         return self._conn
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
         conn = await self._connection()
-        record = await conn.fetchrow(*_positional_args(sql, params))
+        with _faults(self._fault):
+            record = await conn.fetchrow(*_positional_args(sql, params))
         return dict(record) if record is not None else None
 
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
         conn = await self._connection()
-        return [dict(r) for r in await conn.fetch(*_positional_args(sql, params))]
+        with _faults(self._fault):
+            return [dict(r) for r in await conn.fetch(*_positional_args(sql, params))]
 
     async def _begin(self) -> asyncpg.Connection:
         conn = await self._connection()
         if self._transaction is None:
             self._transaction = conn.transaction()
-            await self._transaction.start()
+            with _faults(self._fault):
+                await self._transaction.start()
         return conn
 
     async def write(self, sql: str, params: Params | None = None) -> list[Row]:
         conn = await self._begin()
-        return [dict(r) for r in await conn.fetch(*_positional_args(sql, params))]
+        with _faults(self._fault):
+            return [dict(r) for r in await conn.fetch(*_positional_args(sql, params))]
 
     async def write_many(self, sql: str, rows: Iterable[Params]) -> None:
         conn = await self._begin()
         text, names = _to_positional(sql)
-        await conn.executemany(text, [[row[name] for name in names] for row in rows])
+        with _faults(self._fault):
+            await conn.executemany(text, [[row[name] for name in names] for row in rows])
+
+    async def lock(self, key: str) -> None:
+        await self.write("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))", {"key": key})
 
     async def commit(self) -> None:
         if self._transaction is not None:
             transaction, self._transaction = self._transaction, None
-            await transaction.commit()
+            with _faults(self._fault):
+                await transaction.commit()
+            self._db._record_success()
 
     async def rollback(self) -> None:
         if self._transaction is not None:
             transaction, self._transaction = self._transaction, None
-            await transaction.rollback()
+            if self._broken:
+                return  # the connection is thrown away below, which rolls back on the server
+            with _faults(self._fault):
+                await transaction.rollback()
 
     async def close(self) -> None:
         try:
@@ -319,7 +545,19 @@ class _PostgresUnitOfWork(UnitOfWork):
         finally:
             if self._conn is not None:
                 conn, self._conn = self._conn, None
-                await self._pool.release(conn)
+                if self._broken:
+                    # Never hand a connection that failed back to the pool: it may be stuck
+                    # mid-statement. The pool opens a fresh one when the database is back.
+                    with contextlib.suppress(Exception):
+                        conn.terminate()
+                        await self._pool.release(conn, timeout=self._db.statement_timeout)
+                else:
+                    try:
+                        await self._pool.release(conn, timeout=self._db.statement_timeout)
+                    except Exception:
+                        # Resetting it failed (the server went away meanwhile): throw it away,
+                        # the answer already given stands.
+                        conn.terminate()
 
 
 def _positional_args(sql: str, params: Params | None) -> list[Any]:

@@ -23,6 +23,8 @@ class AppError(Exception):
     status_code = 400
     code = "BAD_REQUEST"
     message = "Bad request."
+    # Sent as Retry-After unless the error's own headers say otherwise.
+    retry_after_seconds: int | None = None
 
     def __init__(
         self,
@@ -97,6 +99,48 @@ class ServiceUnavailable(AppError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"
     message = "Service unavailable."
+    retry_after_seconds: int | None = 5
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "DATABASE_UNAVAILABLE"
+    message = "The database is not answering. Please retry shortly."
+
+
+class StorageFull(ServiceUnavailable):
+    code = "STORAGE_FULL"
+    message = "The database's storage is full; nothing was written. Please retry later."
+    retry_after_seconds = 30
+
+
+class DatabaseReadOnly(ServiceUnavailable):
+    code = "DATABASE_READ_ONLY"
+    message = "The database is read-only at the moment; nothing was written. Please retry later."
+    retry_after_seconds = 30
+
+
+class PreconditionFailed(AppError):
+    status_code = 412
+    code = "PRECONDITION_FAILED"
+    message = "The resource has changed since you read it (If-Match does not match its ETag)."
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    message = "The request body must be sent as application/json."
+
+
+class HeadersTooLarge(AppError):
+    status_code = 431
+    code = "HEADERS_TOO_LARGE"
+    message = "The request headers are too large."
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "RATE_LIMIT_EXCEEDED"
+    message = "Too many requests. Please try again later."
 
 
 def error_body(
@@ -115,6 +159,8 @@ def error_body(
 
 def error_response(exc: AppError, request_id: str | None = None) -> JSONResponse:
     headers = dict(exc.headers or {})
+    if exc.retry_after_seconds is not None:
+        headers.setdefault("Retry-After", str(exc.retry_after_seconds))
     if request_id:
         headers["X-Request-ID"] = request_id
     return JSONResponse(

@@ -195,6 +195,9 @@ class _ObservedUnitOfWork(UnitOfWork):
         self._wrote = True
         await self._timed(_WRITE, sql, self._inner.write_many(sql, rows))
 
+    async def lock(self, key: str) -> None:
+        await self._inner.lock(key)
+
     async def commit(self) -> None:
         if not self._wrote:
             await self._inner.commit()

@@ -4,10 +4,14 @@ Every route of the API uses `UnitOfWorkRoute`: the request gets one `UnitOfWork`
 through it (they never commit), and the route commits once the endpoint has returned and before the
 response leaves; any exception rolls everything back. A client therefore never sees a success for a
 write that was not committed, and a rejected request changes nothing.
+
+Writes sent with an `Idempotency-Key` are claimed, run and remembered here too (see
+`cuecard.core.idempotency`), so every route of the API gets replays without code of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
@@ -15,8 +19,16 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from cuecard.core import idempotency
 from cuecard.core.db import UnitOfWork
-from cuecard.core.errors import ValidationFailed
+from cuecard.core.errors import (
+    AppError,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+    error_response,
+)
+from cuecard.core.middleware import is_json
 from cuecard.core.validation import parse_json, validate
 
 M = TypeVar("M", bound=BaseModel)
@@ -27,6 +39,9 @@ class UnitOfWorkRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def run_in_unit_of_work(request: Request) -> Response:
+            key = request.headers.get(idempotency.HEADER)
+            if key is not None and request.method in idempotency.METHODS:
+                return await run_once(request, key)
             uow = request.app.state.db.unit_of_work()
             request.state.uow = uow
             try:
@@ -36,7 +51,44 @@ class UnitOfWorkRoute(APIRoute):
             finally:
                 await uow.close()
 
+        async def run_once(request: Request, key: str) -> Response:
+            # Authenticate (and count against the rate limit) before anything is replayed: a
+            # revoked token must not read its old answers back, nor a replay skip the limit.
+            authenticate = getattr(request.app.state, "authenticate", None)
+            if authenticate is not None:
+                await authenticate(request)
+            db = request.app.state.db
+            claim = await idempotency.begin(db, request, key, request.app.state.secret_key)
+            if isinstance(claim, Response):
+                return claim  # a replay
+            uow = db.unit_of_work()
+            request.state.uow = uow
+            remembered = False
+            try:
+                try:
+                    response = await handler(request)
+                except AppError as exc:
+                    if not idempotency.remembered(exc.status_code):
+                        raise
+                    # A refusal is an answer too: a retry with the same key gets it again.
+                    await uow.rollback()
+                    response = error_response(exc, request.scope.get("state", {}).get("request_id"))
+                if idempotency.remembered(response.status_code):
+                    await idempotency.record(uow, claim, response)
+                await uow.commit()
+                remembered = idempotency.remembered(response.status_code)
+                return response
+            finally:
+                await uow.close()
+                if not remembered:
+                    await _release(db, claim)
+
         return run_in_unit_of_work
+
+
+async def _release(db: Any, claim: idempotency.Claim) -> None:
+    with contextlib.suppress(ServiceUnavailable):  # else the claim's lease runs out instead
+        await idempotency.release(db, claim)
 
 
 async def _uow(request: Request) -> UnitOfWork:
@@ -57,10 +109,20 @@ def json_body(model: type[M]) -> Any:
     """
 
     async def read(request: Request) -> M:
-        raw = await request.body()
-        return validate(model, parse_json(raw), context={"settings": request.app.state.settings})
+        data = await _json(request)
+        return validate(model, data, context={"settings": request.app.state.settings})
 
     return Depends(read)
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    # 415 here rather than in middleware: like the body, it is judged after 401/403/404.
+    # No body at all is the 422 "must be a JSON object", whatever the Content-Type.
+    content_type = request.headers.get("content-type", "").encode("latin-1")
+    if raw and not is_json(content_type):
+        raise UnsupportedMediaType()
+    return parse_json(raw, request.app.state.settings.max_json_depth)
 
 
 def json_object() -> Any:
@@ -68,7 +130,7 @@ def json_object() -> Any:
     and must report them together with the field errors (`validate_with`)."""
 
     async def read(request: Request) -> dict[str, Any]:
-        data = parse_json(await request.body())
+        data = await _json(request)
         if not isinstance(data, dict):
             raise ValidationFailed({"body": ["The request body must be a JSON object."]})
         return data

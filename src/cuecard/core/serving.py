@@ -13,6 +13,7 @@ CUECARD_METRICS_PORT.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -28,22 +29,70 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from cuecard.core.config import Settings
+from cuecard.core.errors import HeadersTooLarge, error_body
 from cuecard.core.logs import configure_logging
 
 log = logging.getLogger("cuecard.serving")
 _GRACE_SECONDS = 30.0
+# Room for the request line (method, target, version) on top of CUECARD_MAX_HEADER_BYTES.
+_REQUEST_LINE_BYTES = 8 * 1024
+
+
+class HeaderLimitedProtocol(HttpToolsProtocol):
+    """httptools buffers a request's headers without limit (a 64 MB header was accepted). This
+    counts the bytes received before the headers end and answers 431 past the limit, before
+    they are buffered; `RequestGuardMiddleware` applies the exact limit to what gets through."""
+
+    max_bytes = Settings.max_header_bytes + _REQUEST_LINE_BYTES
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._in_headers = True
+        self._header_bytes = 0
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_headers = True
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        self._header_bytes = 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._in_headers = True
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_headers:
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_bytes:
+                self._refuse()
+                return
+        super().data_received(data)
+
+    def _refuse(self) -> None:
+        err = HeadersTooLarge()
+        body = json.dumps(error_body(err.message, err.code)).encode()
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+        )
+        self.transport.close()
 
 
 def _config(host: str, port: int) -> uvicorn.Config:
+    HeaderLimitedProtocol.max_bytes = Settings.from_env().max_header_bytes + _REQUEST_LINE_BYTES
     return uvicorn.Config(
         "cuecard.app:create_app",
         factory=True,
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=HeaderLimitedProtocol,
         # The access log is Cuecard's own (it knows the route and the token); logging is set
         # up by configure_logging, not by uvicorn.
         access_log=False,

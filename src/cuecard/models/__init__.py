@@ -10,6 +10,7 @@ from cuecard.models.audit_entry import AuditEntry
 from cuecard.models.base import Base
 from cuecard.models.call import Call, CallEvent, CallTurn, CallTurnTraining
 from cuecard.models.environment import Environment
+from cuecard.models.idempotency_key import IdempotencyKey
 from cuecard.models.phone_number import AgentPhoneNumber, PhoneNumber
 from cuecard.models.training import Training
 from cuecard.models.webhook import Webhook, WebhookLog
@@ -30,6 +31,7 @@ __all__ = [
     "CallTurn",
     "CallTurnTraining",
     "Environment",
+    "IdempotencyKey",
     "PhoneNumber",
     "Training",
     "Webhook",

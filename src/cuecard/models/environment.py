@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cuecard.models.base import Base, Id, UtcDateTime
@@ -16,3 +16,5 @@ class Environment(Base):
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Requests per minute per token; NULL: the server's CUECARD_RATE_LIMIT_PER_MINUTE.
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer, runtime_scope
+from cuecard.core.openapi import UPSTREAM_ERRORS
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
 from cuecard.core.schemas import Envelope
 from cuecard.runtime import service
@@ -99,7 +100,9 @@ async def retrieve_trainings(
     return result
 
 
-@router.post("/test-conversations", openapi_extra=body_doc(ConversationRequest))
+@router.post(
+    "/test-conversations", openapi_extra=body_doc(ConversationRequest), responses=UPSTREAM_ERRORS
+)
 async def create_test_conversation(
     uow: Uow,
     caller: Writer,

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, PlainValidator, field_validator
 from pydantic_core import PydanticCustomError
 
-from cuecard.core.validation import Input
+from cuecard.core.validation import INT_MAX, Input
 from cuecard.runtime.compile import Format
 
 MAX_MESSAGES = 200
@@ -24,7 +24,9 @@ def parse_version(value: Any) -> str | int:
         text = value.strip().lower()
         if text in ("draft", "published"):
             return text
-        value = int(text) if text.isdigit() else None
+        value = int(text) if text.isascii() and text.isdigit() else None
+    if isinstance(value, int) and value > INT_MAX:
+        raise _invalid(f"The {{attribute}} field must not be greater than {INT_MAX}.")
     if isinstance(value, int) and value >= 1:
         return value
     raise _invalid()

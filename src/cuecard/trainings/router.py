@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, require_write
 from cuecard.auth.service import Caller
+from cuecard.core.etag import etag_of
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope, Page
 from cuecard.trainings import service
+from cuecard.trainings.deps import TrainingsUnchanged
 from cuecard.trainings.schemas import (
     DEFAULT_PER_PAGE,
     Training,
@@ -32,6 +34,7 @@ TrainingDeleter = Annotated[
 @router.get("", openapi_extra=query_doc(TrainingListQuery))
 async def list_trainings(
     request: Request,
+    response: Response,
     uow: Uow,
     caller: Reader,
     agent: ScopedAgent,
@@ -44,9 +47,10 @@ async def list_trainings(
         )
         return Page.of(found, page=page, per_page=per_page, total=total)
     limit = request.app.state.settings.max_trainings_per_agent
-    return Envelope(
-        data=await service.list_trainings(uow, agent, query.current_status, limit=limit)
-    )
+    trainings = await service.list_trainings(uow, agent, query.current_status, limit=limit)
+    # The collection's ETag is what If-Match on a training write is checked against.
+    response.headers["ETag"] = etag_of(trainings)
+    return Envelope(data=trainings)
 
 
 @router.post("", openapi_extra=body_doc(TrainingCreate))
@@ -55,6 +59,7 @@ async def create_training(
     uow: Uow,
     caller: TrainingCreator,
     agent: ScopedAgent,
+    unchanged: TrainingsUnchanged,
     body: Annotated[TrainingCreate, json_body(TrainingCreate)],
 ) -> MessageEnvelope[Training]:
     limit = request.app.state.settings.max_trainings_per_agent
@@ -65,7 +70,11 @@ async def create_training(
 
 @router.delete("/{training_id}")
 async def delete_training(
-    uow: Uow, caller: TrainingDeleter, agent: ScopedAgent, training_id: str
+    uow: Uow,
+    caller: TrainingDeleter,
+    agent: ScopedAgent,
+    unchanged: TrainingsUnchanged,
+    training_id: str,
 ) -> Message:
     await service.delete_training(uow, caller, agent, training_id)
     return Message(message="Agent training deleted successfully")

@@ -12,6 +12,7 @@ from cuecard.agents.service import AgentNotFound, load_agent
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.core.validation import INT_MAX
 from cuecard.flows import repository as flows_repository
 from cuecard.flows.schemas import ConversationMode
 from cuecard.flows.service import save_flow
@@ -47,7 +48,8 @@ TRAINING_FIELDS = ("node_id", "subject", "instructions", "current_status", "posi
 
 def parse_version_number(value: str) -> int:
     """A version from the path: anything that is not a version number names no version."""
-    if not value.isdigit() or int(value) < 1:
+    # isascii: str.isdigit() also accepts superscripts and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= INT_MAX:
         raise VersionNotFound()
     return int(value)
 
