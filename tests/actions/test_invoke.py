@@ -260,7 +260,9 @@ class TestTheExampleBot:
         result = await loader.run_action(client, action_set.actions, function["name"], ARGUMENTS)
 
         assert function["name"] == "schedule_meeting"
-        handlers = loader.action_handlers(client, action_set)
+        # With pipecat installed, describe() builds its Flow, which needs the action's handler.
+        pipecat = importlib.util.find_spec("pipecat") is not None
+        handlers = loader.action_handlers(client, action_set) if pipecat else None
         assert "global function schedule_meeting" in loader.describe(loaded, handlers)
         assert result["speak"] == "Booked for 2025-03-01 at 10:00, 2025-03-01."
         assert receiver.requests[0]["headers"]["Authorization"] == f"Bearer {SECRET_TOKEN}"
