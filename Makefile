@@ -24,7 +24,7 @@ test: install
 	$(PY) -m pytest
 
 test-runtimes: install-runtimes
-	CUECARD_REQUIRE_RUNTIMES=1 $(PY) -m pytest tests/runtimes
+	CUECARD_TEST_REQUIRE_RUNTIMES=1 $(PY) -m pytest tests/runtimes
 
 lint: install
 	$(VENV)/bin/ruff format --check src tests bench && $(VENV)/bin/ruff check src tests bench && $(VENV)/bin/mypy

@@ -95,3 +95,38 @@ class TestAuditLog:
         assert response.json()["data"] == []
         bad = await client.get("/api/v1/audit-log", headers=headers, params={"date_to": "x"})
         assert bad.json()["errors"] == {"date_to": ["The date to must be a valid date."]}
+
+
+class TestTheWholeAgentIsAudited:
+    async def test_flow_knowledge_advanced_and_action_writes_are_recorded(
+        self, client: httpx.AsyncClient, labelled: tuple[str, dict[str, str]]
+    ) -> None:
+        token_id, headers = labelled
+        agent = (await client.post("/api/v1/agents", headers=headers, json={"name": "Bot"})).json()[
+            "data"
+        ]
+        base = f"/api/v1/agents/{agent['id']}"
+        flow = {"initial_node_id": "a", "nodes": [{"id": "a", "type": "end"}]}
+        writes = [
+            await client.put(f"{base}/flow", headers=headers,
+                             json={"conversation_mode": "flow_driven", "flow_config": flow}),
+            await client.put(f"{base}/knowledge", headers=headers, json={
+                "description": "You help callers.", "interrupt_sensitivity": "low",
+                "ask_if_human_present_on_idle": False, "llm_temperature": 0.3,
+                "initial_message_delay": 0}),
+            await client.patch(f"{base}/advanced-settings", headers=headers,
+                               json={"enable_initial_message_cache": False}),
+            await client.post(f"{base}/actions", headers=headers, json={
+                "node_id": "hold", "name": "Hold", "description": "Puts the caller on hold",
+                "type": "hold", "hold_duration": 30}),
+        ]  # fmt: skip
+        assert [w.status_code for w in writes] == [200, 200, 200, 200], [w.text for w in writes]
+
+        entries = (await client.get("/api/v1/audit-log", headers=headers)).json()["data"]
+        actions = [e["action"] for e in entries]
+        for expected in ("flow.updated", "agent.knowledge_updated",
+                         "agent.advanced_settings_updated", "action.created"):  # fmt: skip
+            assert expected in actions
+        knowledge = next(e for e in entries if e["action"] == "agent.knowledge_updated")
+        assert knowledge["changes"]["description"]["to"] == "You help callers."
+        assert {e["token"]["id"] for e in entries} == {token_id}

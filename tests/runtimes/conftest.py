@@ -2,7 +2,7 @@
 
 They are heavy (~700 MB with numba, onnxruntime and audio libraries), so `make test` collects
 these tests only when they are installed; `make test-runtimes` installs them and runs them with
-CUECARD_REQUIRE_RUNTIMES=1, which turns a missing runtime into an error instead of a skip (CI
+CUECARD_TEST_REQUIRE_RUNTIMES=1, which turns a missing runtime into an error instead of a skip (CI
 runs it that way).
 """
 
@@ -22,7 +22,7 @@ def _installed(module: str) -> bool:
 
 
 MISSING = [name for name in ("pipecat.flows", "livekit.agents") if not _installed(name)]
-if MISSING and os.environ.get("CUECARD_REQUIRE_RUNTIMES") != "1":
+if MISSING and os.environ.get("CUECARD_TEST_REQUIRE_RUNTIMES") != "1":
     collect_ignore_glob = ["test_*.py"]
 
 

@@ -9,7 +9,6 @@ operator who needs that guarantee puts an egress proxy in front.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import re
 import socket
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from cuecard import __version__
+from cuecard.core.egress import is_public_address
 from cuecard.core.errors import AppError
 
 
@@ -55,13 +55,6 @@ class Answer:
         return 200 <= self.status < 300
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 async def check_target(url: str, allow_private: bool) -> None:
     host = urlsplit(url).hostname or ""
     if allow_private:
@@ -71,7 +64,7 @@ async def check_target(url: str, allow_private: bool) -> None:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, ValueError):
         raise ActionUpstreamError(f"The action's host {host!r} could not be resolved.") from None
-    private = sorted({str(info[4][0]) for info in infos if not _is_public(str(info[4][0]))})
+    private = sorted({str(info[4][0]) for info in infos if not is_public_address(str(info[4][0]))})
     if private:
         raise TargetNotAllowed(
             f"The action's url resolves to a private or loopback address ({private[0]}); "

@@ -23,7 +23,7 @@ async def update_advanced_settings(
     settings: AppSettings,
     body: Annotated[AdvancedSettingsUpdate, json_body(AdvancedSettingsUpdate)],
 ) -> MessageEnvelope[AdvancedSettingsState]:
-    state = await service.update_advanced_settings(uow, settings, agent, body)
+    state = await service.update_advanced_settings(uow, caller, settings, agent, body)
     return MessageEnvelope(message="Advanced settings updated successfully", data=state)
 
 

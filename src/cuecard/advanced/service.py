@@ -12,6 +12,8 @@ from cuecard.advanced.schemas import AdvancedSettingsState, AdvancedSettingsUpda
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.schemas import AdvancedSettings
 from cuecard.agents.service import still_there
+from cuecard.audit import service as audit
+from cuecard.auth.service import Caller
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork, utcnow
 from cuecard.core.errors import AppError
@@ -47,7 +49,7 @@ async def eligibility(uow: UnitOfWork, settings: Settings, agent: Row) -> Eligib
 
 
 async def update_advanced_settings(
-    uow: UnitOfWork, settings: Settings, agent: Row, data: AdvancedSettingsUpdate
+    uow: UnitOfWork, caller: Caller, settings: Settings, agent: Row, data: AdvancedSettingsUpdate
 ) -> AdvancedSettingsState:
     """Turning the cache on needs eligibility; turning it off is always allowed. A change is a
     change of the agent: back to draft, like every other setting."""
@@ -67,6 +69,15 @@ async def update_advanced_settings(
                 )
         changes = {"enable_initial_message_cache": data.enable_initial_message_cache}
         row = still_there(await agents_repository.update(uow, agent["id"], changes, utcnow()))
+        await audit.record(
+            uow,
+            caller,
+            "agent.advanced_settings_updated",
+            agent_id=agent["id"],
+            target_type="agent",
+            target_id=agent["id"],
+            changes=audit.changed(agent, changes),
+        )
     return AdvancedSettingsState(
         id=row["id"],
         name=row["name"],

@@ -8,6 +8,7 @@ from typing import Any
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.schemas import AgentPhoneNumber
 from cuecard.agents.service import mark_draft, scoped_agent, still_there
+from cuecard.audit import service as audit
 from cuecard.auth.service import Caller, get_environment
 from cuecard.calling import assign, numbers, repository
 from cuecard.calling.schemas import CallingState, CallingUpdate, PhoneNumber, PhoneNumberQuery
@@ -53,6 +54,16 @@ async def update_calling(uow: UnitOfWork, caller: Caller, agent: Row, body: dict
         await agents_repository.update(uow, agent["id"], {"direction": direction}, utcnow())
     )
     await assign.assign(uow, agent["id"], clean, data.direction.value)
+    changes = {"direction": direction, "phone_number_ids": clean}
+    await audit.record(
+        uow,
+        caller,
+        "agent.calling_updated",
+        agent_id=agent["id"],
+        target_type="agent",
+        target_id=agent["id"],
+        changes=audit.changed(agent, changes),
+    )
     found = await repository.for_agent(uow, agent["id"])
     return CallingState(
         id=row["id"],

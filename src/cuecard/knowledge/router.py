@@ -22,5 +22,5 @@ async def update_agent_knowledge(
     agent: ScopedAgent,
     body: Annotated[KnowledgeUpdate, json_body(KnowledgeUpdate)],
 ) -> MessageEnvelope[Agent]:
-    updated = await service.update_knowledge(uow, agent, body)
+    updated = await service.update_knowledge(uow, caller, agent, body)
     return MessageEnvelope(message="Agent knowledge updated successfully", data=updated)

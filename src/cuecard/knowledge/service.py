@@ -6,11 +6,24 @@ from __future__ import annotations
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.schemas import Agent
 from cuecard.agents.service import load_agent, still_there
+from cuecard.audit import service as audit
+from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, utcnow
 from cuecard.knowledge.schemas import KnowledgeUpdate
 
 
-async def update_knowledge(uow: UnitOfWork, agent: Row, data: KnowledgeUpdate) -> Agent:
+async def update_knowledge(
+    uow: UnitOfWork, caller: Caller, agent: Row, data: KnowledgeUpdate
+) -> Agent:
     changes = data.model_dump(exclude_none=True)
     row = still_there(await agents_repository.update(uow, agent["id"], changes, utcnow()))
+    await audit.record(
+        uow,
+        caller,
+        "agent.knowledge_updated",
+        agent_id=agent["id"],
+        target_type="agent",
+        target_id=agent["id"],
+        changes=audit.changed(agent, changes),
+    )
     return await load_agent(uow, row)

@@ -48,5 +48,5 @@ async def update_agent_voice(
     catalog: VoiceCatalog,
     body: Annotated[dict[str, Any], json_object()],
 ) -> MessageEnvelope[Agent]:
-    updated = await service.update_voice(uow, catalog, agent, body)
+    updated = await service.update_voice(uow, caller, catalog, agent, body)
     return MessageEnvelope(message="Agent voice updated successfully", data=updated)

@@ -7,6 +7,8 @@ from typing import Any
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.schemas import Agent
 from cuecard.agents.service import load_agent, still_there
+from cuecard.audit import service as audit
+from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, utcnow
 from cuecard.core.errors import NotFound, ValidationFailed
 from cuecard.core.validation import validate_with
@@ -39,7 +41,8 @@ def _sent(body: dict[str, Any], name: str) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-async def update_voice(uow: UnitOfWork, catalog: Catalog, agent: Row, body: dict[str, Any]
+async def update_voice(uow: UnitOfWork, caller: Caller, catalog: Catalog, agent: Row,
+                       body: dict[str, Any]
                        ) -> Agent:  # fmt: skip
     """Set the agent's voice. An unknown voice_id is 404 when nothing else is wrong; the
     template decides whether similarity and stability are required (high-fidelity tiers) or
@@ -88,4 +91,13 @@ async def update_voice(uow: UnitOfWork, catalog: Catalog, agent: Row, body: dict
     if data.language is not None:
         changes["language"] = data.language.value
     row = still_there(await agents_repository.update(uow, agent["id"], changes, utcnow()))
+    await audit.record(
+        uow,
+        caller,
+        "agent.voice_updated",
+        agent_id=agent["id"],
+        target_type="agent",
+        target_id=agent["id"],
+        changes=audit.changed(agent, changes),
+    )
     return await load_agent(uow, row)

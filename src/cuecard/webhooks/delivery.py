@@ -31,6 +31,7 @@ import httpx
 from cuecard import __version__
 from cuecard.core.config import Settings
 from cuecard.core.db import Database, Row, UnitOfWork, new_id, utcnow
+from cuecard.core.metrics import WEBHOOK_DELIVERIES_FAILED, WEBHOOK_DELIVERIES_PENDING
 from cuecard.webhooks import crypto
 from cuecard.webhooks.targets import TargetRefused, resolve
 
@@ -247,6 +248,11 @@ class DeliveryWorker:
             await asyncio.gather(*(self._deliver(row) for row in rows))
             total += len(rows)
         await self._cleanup_if_due()
+        async with self.db.transaction() as uow:
+            pending = await uow.one(
+                "SELECT COUNT(*) AS n FROM webhook_logs WHERE status = 'pending'"
+            )
+        WEBHOOK_DELIVERIES_PENDING.set(int(pending["n"]) if pending else 0)
         return total
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -330,6 +336,8 @@ async def record_outcome(
     automatic = claimed["original_log_id"] is None
     retry = not outcome.ok and automatic and claimed["attempt"] <= int(webhook["max_retries"])
     status = "success" if outcome.ok else ("retrying" if retry else "failed")
+    if status == "failed":
+        WEBHOOK_DELIVERIES_FAILED.inc()
     updated = await uow.write(
         "UPDATE webhook_logs SET status = :status, http_status = :http_status, "
         "request_payload = :request, response_body = :body, response_headers = :headers, "

@@ -6,10 +6,11 @@ Host and TLS server name), so a second, different DNS answer cannot slip past th
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
+
+from cuecard.core.egress import is_public_address
 
 
 class TargetRefused(Exception):
@@ -23,13 +24,6 @@ class Target:
     sni_hostname: str | None
 
 
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 def literal_refused(url: str, allow_private: bool) -> bool:
     """A URL whose host is an address (or localhost) that would be refused: told at write time."""
     if allow_private:
@@ -38,7 +32,7 @@ def literal_refused(url: str, allow_private: bool) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return not is_public(host)
+        return not is_public_address(host)
     except ValueError:
         return False  # a name: checked when it is resolved, at delivery
 
@@ -56,7 +50,7 @@ async def resolve(url: str, allow_private: bool) -> Target:
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise TargetRefused(f"Could not resolve host {host}")
-    if not allow_private and not all(is_public(a) for a in addresses):
+    if not allow_private and not all(is_public_address(a) for a in addresses):
         raise TargetRefused("Target address is private or loopback")
     address = addresses[0]
     netloc = f"[{address}]" if ":" in address else address
