@@ -20,7 +20,6 @@ from cuecard.auth.service import TokenCache
 from cuecard.calling.router import router as calling_router
 from cuecard.calls.router import router as calls_router
 from cuecard.calls.router import runtime as call_reports_router
-from cuecard.core import redaction
 from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import AppError, error_response, install_error_handlers
@@ -108,7 +107,6 @@ def create_app(
     app.state.authenticate = current_caller
 
     install_error_handlers(app)
-    redaction.install(settings.token_prefix)
     # The last added runs first: request id, then response headers, guard, body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestGuardMiddleware, max_header_bytes=settings.max_header_bytes)

@@ -167,7 +167,7 @@ def serve(
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cuecard.cli.admin", "serve", "--port", str(port),
+            [sys.executable, "-m", "cuecard.cli", "serve", "--port", str(port),
              "--workers", str(workers), *args],
             env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from cuecard.core.validation import MAX_PAGE
+
 
 @pytest.fixture(autouse=True)
 def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Any:
@@ -70,20 +72,21 @@ class TestText:
 
 
 class TestIntegers:
-    async def test_a_page_beyond_32_bits_is_422_in_laravel_wording(
-        self, client: httpx.AsyncClient, headers: dict[str, str]
+    @pytest.mark.parametrize("page", [MAX_PAGE + 1, 2**31, 2**63, 10**40])
+    async def test_a_page_beyond_the_bound_is_422_in_laravel_wording(
+        self, client: httpx.AsyncClient, headers: dict[str, str], page: int
     ) -> None:
-        response = await client.get("/api/v1/agents?page=2147483648", headers=headers)
+        response = await client.get(f"/api/v1/agents?page={page}", headers=headers)
 
         assert response.status_code == 422
         assert response.json()["errors"] == {
-            "page": ["The page field must not be greater than 2147483647."]
+            "page": [f"The page field must not be greater than {MAX_PAGE}."]
         }
 
-    async def test_the_largest_32_bit_page_is_an_empty_page(
+    async def test_the_largest_page_is_an_empty_page(
         self, client: httpx.AsyncClient, headers: dict[str, str]
     ) -> None:
-        response = await client.get("/api/v1/agents?page=2147483647", headers=headers)
+        response = await client.get(f"/api/v1/agents?page={MAX_PAGE}", headers=headers)
 
         assert response.status_code == 200
         assert response.json()["data"] == []

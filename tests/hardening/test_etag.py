@@ -1,4 +1,4 @@
-"""ETag on agent and training reads; If-Match on their writes (412 on a mismatch)."""
+"""ETag on agent, training, flow and action reads; If-Match on their writes (412 on a mismatch)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import asyncio
 from typing import Any
 
 import httpx
+
+from tests.actions.helpers import webhook
 
 
 class TestAgentETag:
@@ -120,3 +122,48 @@ class TestTrainingsETag:
                           headers=headers)  # fmt: skip
 
         assert (await client.get(url, headers=headers)).headers["ETag"] != before
+
+
+class TestFlowETag:
+    async def test_flow_writes_check_the_flows_etag(
+        self, client: httpx.AsyncClient, headers: dict[str, str], agent: dict[str, Any]
+    ) -> None:
+        url = f"/api/v1/agents/{agent['id']}/flow"
+        config = {"initial_node_id": "a", "nodes": [{"id": "a", "type": "end"}]}
+        body = {"conversation_mode": "flow_driven", "flow_config": config}
+        etag = (await client.get(url, headers=headers)).headers["ETag"]
+
+        first = await client.put(url, json=body, headers={**headers, "If-Match": etag})
+        stale = await client.put(url, json={"conversation_mode": "prompt_driven"},
+                                 headers={**headers, "If-Match": etag})  # fmt: skip
+        current = await client.get(url, headers=headers)
+
+        assert first.status_code == 200
+        assert first.headers["ETag"] == current.headers["ETag"] != etag
+        assert stale.status_code == 412
+        assert stale.json()["code"] == "PRECONDITION_FAILED"
+        assert current.json()["data"]["conversation_mode"] == "flow_driven"
+
+
+class TestActionsETag:
+    async def test_action_writes_check_the_collections_etag(
+        self, client: httpx.AsyncClient, headers: dict[str, str], agent: dict[str, Any]
+    ) -> None:
+        url = f"/api/v1/agents/{agent['id']}/actions"
+        body = webhook("https://example.com/book")
+        etag = (await client.get(url, headers=headers)).headers["ETag"]
+
+        first = await client.post(url, json=body, headers={**headers, "If-Match": etag})
+        stale = await client.post(url, json={**body, "name": "Other"},
+                                  headers={**headers, "If-Match": etag})  # fmt: skip
+        action_id = first.json()["data"]["id"]
+        stale_delete = await client.delete(f"{url}/{action_id}",
+                                           headers={**headers, "If-Match": etag})  # fmt: skip
+        fresh = (await client.get(url, headers=headers)).headers["ETag"]
+        delete = await client.delete(f"{url}/{action_id}",
+                                     headers={**headers, "If-Match": fresh})  # fmt: skip
+
+        assert first.status_code == 200
+        assert (stale.status_code, stale_delete.status_code) == (412, 412)
+        assert delete.status_code == 200
+        assert (await client.get(url, headers=headers)).json()["data"] == []

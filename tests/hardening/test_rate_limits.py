@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from cuecard.auth import service as auth
 from tests.conftest import TokenFactory, bearer
@@ -20,6 +21,10 @@ async def set_limit(app: Any, environment: str, limit: int | None) -> None:
     async with app.state.db.transaction() as uow:
         await auth.ensure_environment(uow, environment)
         await auth.update_environment(uow, environment, limit)
+
+
+def rejections(route: str) -> float:
+    return REGISTRY.get_sample_value("cuecard_rate_limit_rejections_total", {"route": route}) or 0.0
 
 
 class TestHeadersAndLimit:
@@ -41,10 +46,12 @@ class TestHeadersAndLimit:
     ) -> None:
         await set_limit(app, "small", 3)
         headers = bearer(await make_token("small"))
+        before = rejections("/api/v1/agents")
 
         answers = [await client.get("/api/v1/agents", headers=headers) for _ in range(5)]
 
         assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+        assert rejections("/api/v1/agents") - before == 2
         refused = answers[3]
         assert refused.json() == {
             "success": False,

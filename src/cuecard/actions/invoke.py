@@ -1,26 +1,23 @@
 """The outbound call of an action: refuses private and loopback targets (unless the operator
 allows them), never follows redirects, bounds time and response size, logs no header.
 
-The target's addresses are checked right before the request. A name that resolves to a public
-address for the check and a private one a moment later (DNS rebinding) is not caught here; an
-operator who needs that guarantee puts an egress proxy in front.
+The target's name is resolved once, checked, and the request goes to that address (core.egress),
+so a name that answers a public address for the check and a private one a moment later (DNS
+rebinding) cannot reach the private one.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from cuecard import __version__
-from cuecard.core.egress import is_public_address
+from cuecard.core import egress
 from cuecard.core.errors import AppError
 
 
@@ -55,21 +52,21 @@ class Answer:
         return 200 <= self.status < 300
 
 
-async def check_target(url: str, allow_private: bool) -> None:
-    host = urlsplit(url).hostname or ""
-    if allow_private:
-        return
+async def check_target(url: str, allow_private: bool) -> egress.Target:
+    """Where to send the call: the checked address (422 private, 502 unresolvable)."""
     try:
-        port = urlsplit(url).port or 443
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, ValueError):
-        raise ActionUpstreamError(f"The action's host {host!r} could not be resolved.") from None
-    private = sorted({str(info[4][0]) for info in infos if not is_public_address(str(info[4][0]))})
-    if private:
+        return await egress.resolve(url, allow_private)
+    except egress.PrivateTarget as refused:
         raise TargetNotAllowed(
-            f"The action's url resolves to a private or loopback address ({private[0]}); "
+            f"The action's url resolves to a private or loopback address ({refused.address}); "
             "Cuecard refuses such targets unless CUECARD_ALLOW_PRIVATE_TARGETS=true."
-        )
+        ) from None
+    except egress.UnresolvableTarget as unresolved:
+        raise ActionUpstreamError(
+            f"The action's host {unresolved.host!r} could not be resolved."
+        ) from None
+    except egress.TargetRefused:
+        raise ActionUpstreamError("The action's url is not a valid http(s) URL.") from None
 
 
 async def call(
@@ -81,17 +78,20 @@ async def call(
     max_bytes: int,
     allow_private: bool,
 ) -> Answer:
-    await check_target(url, allow_private)
+    target = await check_target(url, allow_private)
     sent = {
         "User-Agent": f"cuecard/{__version__}",
         "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
         **headers,
+        "Host": target.host_header,
     }
     started = time.perf_counter()
     try:
         async with (
             httpx.AsyncClient(follow_redirects=False, timeout=timeout_seconds) as client,
-            client.stream("POST", url, json=arguments, headers=sent) as response,
+            client.stream(
+                "POST", target.url, json=arguments, headers=sent, extensions=target.extensions
+            ) as response,
         ):
             chunks: list[bytes] = []
             size = 0

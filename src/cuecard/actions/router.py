@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from cuecard.actions import service
 from cuecard.actions.integrations import INTEGRATIONS
@@ -16,6 +16,7 @@ from cuecard.actions.schemas import (
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, require_write, runtime_scope
 from cuecard.auth.service import Caller
+from cuecard.core.etag import etag_of, require_match
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_object
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope
 from cuecard.runtime.deps import AppSettings
@@ -30,9 +31,24 @@ ActionDeleter = Annotated[
 ]
 
 
+async def _actions_unchanged(request: Request, uow: Uow, agent: ScopedAgent) -> None:
+    await require_match(
+        request, uow, f"agent:{agent['id']}", lambda: service.list_actions(uow, agent)
+    )
+
+
+# Actions have no single-item read in the Talkover API: If-Match on an action write is checked
+# against the ETag of the collection, GET .../actions.
+ActionsUnchanged = Annotated[None, Depends(_actions_unchanged)]
+
+
 @router.get("/agents/{agent_id}/actions")
-async def list_actions(uow: Uow, caller: Reader, agent: ScopedAgent) -> Envelope[list[Action]]:
-    return Envelope(data=await service.list_actions(uow, agent))
+async def list_actions(
+    response: Response, uow: Uow, caller: Reader, agent: ScopedAgent
+) -> Envelope[list[Action]]:
+    actions = await service.list_actions(uow, agent)
+    response.headers["ETag"] = etag_of(actions)
+    return Envelope(data=actions)
 
 
 @router.post("/agents/{agent_id}/actions", openapi_extra=body_doc(ActionCreate))
@@ -41,6 +57,7 @@ async def create_action(
     uow: Uow,
     caller: ActionCreator,
     agent: ScopedAgent,
+    unchanged: ActionsUnchanged,
     body: Annotated[dict[str, Any], json_object()],
 ) -> MessageEnvelope[Action]:
     key = request.app.state.secret_key
@@ -51,7 +68,11 @@ async def create_action(
 
 @router.delete("/agents/{agent_id}/actions/{action_id}")
 async def delete_action(
-    uow: Uow, caller: ActionDeleter, agent: ScopedAgent, action_id: str
+    uow: Uow,
+    caller: ActionDeleter,
+    agent: ScopedAgent,
+    unchanged: ActionsUnchanged,
+    action_id: str,
 ) -> Message:
     await service.delete_action(uow, caller, agent, action_id)
     return Message(message="Agent action deleted successfully")

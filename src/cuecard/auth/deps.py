@@ -12,9 +12,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 
 from cuecard.auth.service import Caller, authenticate
+from cuecard.core import metrics
 from cuecard.core.errors import Forbidden, TooManyRequests
 from cuecard.core.logs import identify_caller
 from cuecard.core.middleware import add_response_headers
+from cuecard.core.observability import route_template
 
 F = TypeVar("F", bound=Callable[..., Any])
 _RUNTIME_SCOPE = "__cuecard_runtime_scope__"
@@ -59,6 +61,7 @@ async def _count_request(request: Request, caller: Caller) -> None:
     decision = await state.rate_limiter.hit(caller.token_id, limit)
     add_response_headers(request.scope, decision.headers())
     if not decision.allowed:
+        metrics.RATE_LIMIT_REJECTIONS.labels(route_template(request.scope)).inc()
         raise TooManyRequests(headers={"Retry-After": str(decision.retry_after())})
 
 

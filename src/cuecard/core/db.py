@@ -552,12 +552,10 @@ class _PostgresUnitOfWork(UnitOfWork):
                         conn.terminate()
                         await self._pool.release(conn, timeout=self._db.statement_timeout)
                 else:
-                    try:
+                    # If resetting it fails (the server went away meanwhile), the pool throws it
+                    # away itself and opens a fresh one later; the answer given stands.
+                    with contextlib.suppress(Exception):
                         await self._pool.release(conn, timeout=self._db.statement_timeout)
-                    except Exception:
-                        # Resetting it failed (the server went away meanwhile): throw it away,
-                        # the answer already given stands.
-                        conn.terminate()
 
 
 def _positional_args(sql: str, params: Params | None) -> list[Any]:

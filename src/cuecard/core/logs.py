@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from cuecard.core.config import Settings
+from cuecard.core.redaction import RedactingFormatter
 
 
 @dataclass(slots=True)
@@ -108,7 +109,8 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(formatter_for(settings.log_format, stream))
+    formatter = formatter_for(settings.log_format, stream)
+    handler.setFormatter(RedactingFormatter(formatter, settings.token_prefix))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -85,7 +85,8 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
 
 
 def _config(host: str, port: int) -> uvicorn.Config:
-    HeaderLimitedProtocol.max_bytes = Settings.from_env().max_header_bytes + _REQUEST_LINE_BYTES
+    settings = Settings.from_env()
+    HeaderLimitedProtocol.max_bytes = settings.max_header_bytes + _REQUEST_LINE_BYTES
     return uvicorn.Config(
         "cuecard.app:create_app",
         factory=True,
@@ -97,7 +98,7 @@ def _config(host: str, port: int) -> uvicorn.Config:
         # up by configure_logging, not by uvicorn.
         access_log=False,
         log_config=None,
-        log_level=Settings.from_env().log_level,
+        log_level=settings.log_level,
     )
 
 

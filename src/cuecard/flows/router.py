@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request, Response
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
+from cuecard.core.etag import etag_of, require_match
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
 from cuecard.core.schemas import Envelope, Message
 from cuecard.flows import service
@@ -24,19 +25,35 @@ _INVALID: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _flow_unchanged(request: Request, uow: Uow, agent: ScopedAgent) -> None:
+    await require_match(request, uow, f"agent:{agent['id']}", lambda: service.get_flow(uow, agent))
+
+
+# On flow writes, after ScopedAgent: 412 when If-Match does not name the flow's current ETag.
+FlowUnchanged = Annotated[None, Depends(_flow_unchanged)]
+
+
 @router.get("")
-async def get_agent_flow(uow: Uow, caller: Reader, agent: ScopedAgent) -> Envelope[Flow]:
-    return Envelope(data=await service.get_flow(uow, agent))
+async def get_agent_flow(
+    response: Response, uow: Uow, caller: Reader, agent: ScopedAgent
+) -> Envelope[Flow]:
+    flow = await service.get_flow(uow, agent)
+    response.headers["ETag"] = etag_of(flow)
+    return Envelope(data=flow)
 
 
 @router.put("", openapi_extra=body_doc(FlowUpdate), responses=_INVALID)
 async def update_agent_flow(
+    response: Response,
     uow: Uow,
     caller: Writer,
     agent: ScopedAgent,
+    unchanged: FlowUnchanged,
     body: Annotated[FlowUpdate, json_body(FlowUpdate)],
 ) -> Envelope[Flow]:
-    return Envelope(data=await service.update_flow(uow, caller, agent, body))
+    flow = await service.update_flow(uow, caller, agent, body)
+    response.headers["ETag"] = etag_of(flow)
+    return Envelope(data=flow)
 
 
 @router.post("/validate", openapi_extra=body_doc(FlowValidate), responses=_INVALID)

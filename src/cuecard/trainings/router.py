@@ -48,8 +48,9 @@ async def list_trainings(
         return Page.of(found, page=page, per_page=per_page, total=total)
     limit = request.app.state.settings.max_trainings_per_agent
     trainings = await service.list_trainings(uow, agent, query.current_status, limit=limit)
-    # The collection's ETag is what If-Match on a training write is checked against.
-    response.headers["ETag"] = etag_of(trainings)
+    if query.current_status is None:
+        # The whole collection's ETag is what If-Match on a training write is checked against.
+        response.headers["ETag"] = etag_of(trainings)
     return Envelope(data=trainings)
 
 

@@ -31,9 +31,9 @@ import httpx
 from cuecard import __version__
 from cuecard.core.config import Settings
 from cuecard.core.db import Database, Row, UnitOfWork, new_id, utcnow
+from cuecard.core.egress import TargetRefused, resolve
 from cuecard.core.metrics import WEBHOOK_DELIVERIES_FAILED, WEBHOOK_DELIVERIES_PENDING
 from cuecard.webhooks import crypto
-from cuecard.webhooks.targets import TargetRefused, resolve
 
 log = logging.getLogger("cuecard.webhooks")
 
@@ -157,7 +157,6 @@ async def send(
         target = await resolve(webhook["webhook_url"], allow_private)
     except TargetRefused as exc:
         return Outcome(False, None, elapsed(), body, error=str(exc))
-    extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
     try:
         response = await client.request(
             webhook["http_method"],
@@ -165,7 +164,7 @@ async def send(
             content=body,
             headers={**headers, "Host": target.host_header},
             timeout=float(webhook["timeout"]),
-            extensions=extensions,
+            extensions=target.extensions,
         )
     except httpx.TimeoutException:
         return Outcome(False, None, elapsed(), body, error="Connection timeout")

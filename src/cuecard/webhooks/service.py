@@ -14,6 +14,7 @@ from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork, format_timestamp, new_id, utcnow
+from cuecard.core.egress import literal_refused
 from cuecard.core.errors import AppError, NotFound, ValidationFailed
 from cuecard.webhooks import crypto, repository
 from cuecard.webhooks.delivery import build_request, send
@@ -28,7 +29,6 @@ from cuecard.webhooks.schemas import (
     WebhookStatus,
     WebhookUpdate,
 )
-from cuecard.webhooks.targets import literal_refused
 
 
 class WebhookNotFound(NotFound):
