@@ -31,7 +31,7 @@ def serve(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded 2-core machine can be slow to start it
         while True:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
@@ -39,6 +39,9 @@ def serve(
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is None:  # stop it first: its stderr ends only when it does
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=20)
                 raise RuntimeError(f"server did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
             time.sleep(0.05)
         _groups[base] = process.pid

@@ -173,7 +173,7 @@ def serve(
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded 2-core machine can be slow to start it
         while True:
             try:
                 if httpx.get(f"{base}/livez", timeout=1).status_code == 200:

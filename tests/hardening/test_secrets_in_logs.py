@@ -25,7 +25,7 @@ class TestAccessLog:
             httpx.get(f"{server.url}/api/v1/agents?api_key=hunter2-secret&page=1", timeout=10)
             httpx.get(f"{server.url}/api/v1/agents?search={token}", headers=bearer(token))
             httpx.get(f"{server.url}/api/v1/agents", headers=bearer(token), timeout=10)
-            log = server.output()
+        log = server.output()  # once it has stopped: every line is written
 
         lines = [json.loads(line) for line in log.splitlines() if '"cuecard.access"' in line]
         access = [line for line in lines if line["route"] != "/livez"]  # the start-up probe
