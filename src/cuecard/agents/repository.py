@@ -5,23 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cuecard.agents import settings
 from cuecard.core.db import Row, UnitOfWork
 
-SETTINGS = (
-    "name", "label", "description", "language", "initial_message", "interrupt_sensitivity",
-    "endpointing_sensitivity", "ivr_navigation_mode", "conversation_speed",
-    "initial_message_delay", "ask_if_human_present_on_idle", "idle_time_seconds",
-    "max_idle_check_count", "max_call_duration_seconds", "say_goodbye_on_max_duration",
-    "user_inactivity_timeout_seconds", "initial_idle_time_seconds",
-    "initial_max_idle_check_count", "llm_temperature", "enable_recording", "direction",
-    "who_speaks_first", "training_budget_tokens",
-    # Set by PUT .../voice and PATCH .../advanced-settings, frozen by publish like the rest.
-    "voice_template_id", "voice_name", "voice_provider", "voice_provider_voice_id",
-    "voice_quality_tier", "voice_stability", "voice_similarity", "ambient_background",
-    "ambient_volume", "enable_initial_message_cache",
-    # Publish gates (lint/check.py).
-    "publish_requires_clean_lint", "publish_requires_passing_tests",
-)  # fmt: skip
+# Every column a version freezes, from the one declaration of agent settings.
+SETTINGS = settings.NAMES
 COLUMNS = ", ".join(
     ("id", "environment_id", *SETTINGS, "current_status", "is_sandbox", "draft_revision",
      "published_version", "created_at", "updated_at")

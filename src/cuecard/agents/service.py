@@ -9,12 +9,12 @@ from typing import Any
 from cuecard.actions import repository as actions_repository
 from cuecard.actions.schemas import Action
 from cuecard.agents import repository
+from cuecard.agents import settings as agent_settings
 from cuecard.agents.schemas import (
     Agent,
     AgentCreate,
     AgentListQuery,
     AgentPhoneNumber,
-    AgentSettings,
     AgentStatus,
     AgentUpdate,
     AgentVoice,
@@ -177,7 +177,9 @@ async def create_agent_from(uow: UnitOfWork, caller: Caller, body: dict[str, Any
 async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Agent:
     now = utcnow()
     values: dict[str, Any] = data.model_dump(exclude={"phone_number_ids"})
-    values["label"] = data.label or data.name
+    for setting in agent_settings.API_SETTINGS:
+        if setting.default is agent_settings.AGENT_NAME and not values.get(setting.name):
+            values[setting.name] = data.name
     numbers, problems = await calling.check(
         uow, caller.environment_id, None, data.phone_number_ids, data.direction
     )
@@ -295,21 +297,6 @@ async def delete_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> None:
     )
 
 
-# SQLite hands booleans back as 0/1 and whole REALs as integers (from RETURNING); a snapshot must
-# read, and hash, the same on both databases.
-_COERCE = {
-    name: field.annotation
-    for name, field in AgentSettings.model_fields.items()
-    if field.annotation in (bool, float)
-}
-
-
-_COERCE.update(
-    voice_stability=float, voice_similarity=float, ambient_volume=float,
-    enable_initial_message_cache=bool,
-)  # fmt: skip
-
-
 def snapshot(
     agent: Row, trainings: list[Row], flow: Row | None, actions: list[Row] | None = None,
     phone_numbers: list[Row] | None = None,
@@ -319,7 +306,7 @@ def snapshot(
     before flows have no "flow": llm_driven). Never a secret: actions carry header names, not
     values."""
     settings = {name: agent[name] for name in ("id", *repository.SETTINGS)}
-    for name, kind in _COERCE.items():
+    for name, kind in agent_settings.COERCE.items():
         if settings.get(name) is not None:
             settings[name] = kind(settings[name])
     return {
