@@ -33,6 +33,8 @@ from cuecard.runtime.compile import compile_snapshot
 from cuecard.trainings import repository as trainings_repository
 from cuecard.trainings.schemas import Training, TrainingStatus
 from cuecard.versions import repository as versions_repository
+from cuecard.versions.snapshot import SCHEMA_VERSION
+from cuecard.versions.snapshot import read as read_snapshot
 from cuecard.webhooks.outbox import emit
 
 # An agent embeds at most this many of its trainings (the oldest), so no agent GET or list
@@ -302,14 +304,15 @@ def snapshot(
     phone_numbers: list[Row] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """What a version freezes: the settings, every training and action with its status, the
-    numbers the agent answers, and the flow (the current `agent_flows` row; snapshots from
-    before flows have no "flow": llm_driven). Never a secret: actions carry header names, not
-    values."""
+    numbers the agent answers, and the flow (the current `agent_flows` row), in the shape of
+    `versions.snapshot.SCHEMA_VERSION` (older ones are read by `versions.snapshot.read`). Never
+    a secret: actions carry header names, not values."""
     settings = {name: agent[name] for name in ("id", *repository.SETTINGS)}
     for name, kind in agent_settings.COERCE.items():
         if settings.get(name) is not None:
             settings[name] = kind(settings[name])
     return {
+        "schema_version": SCHEMA_VERSION,
         "agent": settings,
         "trainings": [Training.model_validate(t).model_dump(mode="json") for t in trainings],
         "flow": flows_repository.snapshot_of(flow),
@@ -392,7 +395,7 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
 async def _flow_changed(uow: UnitOfWork, agent: Row) -> bool:
     current = await flows_repository.current(uow, agent["id"])
     frozen = await versions_repository.snapshot(uow, agent["id"], agent["published_version"])
-    published = (json.loads(frozen).get("flow") or {}).get("id") if frozen else None
+    published = read_snapshot(frozen)["flow"]["id"] if frozen else None
     return (current["id"] if current else None) != published
 
 
