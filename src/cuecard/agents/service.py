@@ -244,9 +244,10 @@ async def get_agent(uow: UnitOfWork, agent: Row) -> Agent:
 
 
 async def update_agent(uow: UnitOfWork, caller: Caller, agent: Row, data: AgentUpdate) -> Agent:
-    """Change settings. Like every change to an agent, it goes back to draft."""
+    """Change settings; the agent goes back to draft (`save_settings`). A PATCH that sends no
+    field changes nothing, so it leaves a published agent published."""
     changes = data.model_dump(exclude_unset=True)
-    row = still_there(await repository.update(uow, agent["id"], changes, utcnow()))
+    row = still_there(await save_settings(uow, agent["id"], changes)) if changes else agent
     if "direction" in changes and changes["direction"] != agent["direction"]:
         await _redirect_numbers(uow, row)
     await audit.record(
@@ -273,13 +274,23 @@ async def _redirect_numbers(uow: UnitOfWork, agent: Row) -> None:
     await calling.assign(uow, agent["id"], numbers, agent["direction"])
 
 
+async def save_settings(uow: UnitOfWork, agent_id: str, changes: dict[str, Any]) -> Row | None:
+    """Write settings; back to draft when one of them needs a new publish (`resets_draft` in
+    the settings table: every setting today, since a version freezes them all)."""
+    if any(agent_settings.BY_NAME[name].resets_draft for name in changes):
+        return await repository.update_settings_and_reset_draft(uow, agent_id, changes, utcnow())
+    return await repository.update_settings_keep_status(uow, agent_id, changes, utcnow())
+
+
 async def mark_draft(uow: UnitOfWork, agent_id: str) -> Row:
     """Record a change under the agent: back to draft, new draft revision.
 
     Call it before writing anything under the agent: it takes the agent row first (the lock
     order every write follows, publish included) and 404s if the agent was deleted meanwhile.
     """
-    return still_there(await repository.update(uow, agent_id, {}, utcnow()))
+    return still_there(
+        await repository.update_settings_and_reset_draft(uow, agent_id, {}, utcnow())
+    )
 
 
 async def delete_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> None:
@@ -359,7 +370,7 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
     compiled = compile_snapshot(frozen_snapshot)
     await publish_gates(uow, row, compiled)
     frozen = canonical_json(frozen_snapshot)
-    await repository.insert_version(
+    await versions_repository.insert(
         uow,
         {
             "id": new_id(),

@@ -105,7 +105,7 @@ async def restore_version(
     now = utcnow()
     settings = {k: v for k, v in version["agent"].items() if k in agents_repository.SETTINGS}
     # The agent row first, as publish does: a concurrent training write waits for this restore.
-    row = await agents_repository.update(uow, agent["id"], settings, now)
+    row = await agents_repository.update_settings_and_reset_draft(uow, agent["id"], settings, now)
     if row is None:
         raise AgentNotFound()  # deleted since the request looked it up
     current = {t["id"]: t for t in await trainings_repository.for_agent(uow, agent["id"])}
@@ -152,11 +152,11 @@ async def restore_version(
         if training_id not in current or _differs(current[training_id], training)
     ]
     if leave:
-        await repository.set_training_state(uow, leave)
+        await trainings_repository.set_training_state(uow, leave)
     if moving:
-        await repository.clear_node_ids(uow, moving)
+        await trainings_repository.clear_node_ids(uow, moving)
     if back:
-        await repository.restore_trainings(uow, back)
+        await trainings_repository.restore_trainings(uow, back)
     wanted_flow = _flow(version)
     current_flow = flows_repository.snapshot_of(await flows_repository.current(uow, agent["id"]))
     flow_restored = _flow_content(current_flow) != _flow_content(wanted_flow)
