@@ -129,5 +129,6 @@ class TestCreateAndUpdate:
         settings = response.json()["settings"]
         shaped = {"voice", "enable_initial_message_cache"}  # runtime/agent_config.py
         assert set(settings) == set(RUNTIME_SETTINGS) | shaped
+        assert list(settings)[: len(RUNTIME_SETTINGS)] == list(RUNTIME_SETTINGS)  # in order
         for name in RUNTIME_SETTINGS:
             assert settings[name] == agent[name], name

@@ -81,9 +81,14 @@ class Setting:
     # Changing it needs a new publish (every setting does: each is part of what a version
     # freezes); `agents.repository` picks the draft-resetting write only for these.
     resets_draft: bool = True
-    # A voice runtime gets it as is in the compiled config's `settings` (compile.py). The voice
-    # columns and the cache flag reach it shaped, through `runtime/agent_config.py`.
-    reaches_runtime: bool = False
+    # A voice runtime gets it as is in the compiled config's `settings` (compile.py), at this
+    # place (the order the config always had); None: it does not. The voice columns and the
+    # cache flag reach it shaped, through `runtime/agent_config.py`.
+    runtime_order: int | None = None
+
+    @property
+    def reaches_runtime(self) -> bool:
+        return self.runtime_order is not None
 
     def field(self, *, partial: bool) -> tuple[Any, Any]:
         """The pydantic field: create's (`partial=False`) or update's (optional, no default)."""
@@ -109,53 +114,55 @@ def _longest(name: str, length: int) -> str:
     return f"The {name.replace('_', ' ')} field must not be greater than {length} characters."
 
 
-def _number(name: str, low: float, high: float, default: Any, kind: type[Any]) -> Setting:
-    return Setting(name, kind, default, ge=low, le=high, message=_between(name, low, high),
-                   reaches_runtime=True)  # fmt: skip
+def _number(name: str, low: float, high: float, default: Any, kind: type[Any], order: int
+            ) -> Setting:  # fmt: skip
+    message = _between(name, low, high)
+    return Setting(name, kind, default, ge=low, le=high, message=message, runtime_order=order)
 
 
-def _flag(name: str, default: bool, *, runtime: bool = True) -> Setting:
-    return Setting(name, bool, default, message=_boolean(name), reaches_runtime=runtime)
+def _flag(name: str, default: bool, order: int | None) -> Setting:
+    return Setting(name, bool, default, message=_boolean(name), runtime_order=order)
 
 
 # In the create body's order (the OpenAPI document and a 422's field order follow it).
+# _number(name, minimum, maximum, default, type, runtime_order); _flag(name, default, runtime_order)
 SETTINGS: tuple[Setting, ...] = (
     Setting("name", str, REQUIRED, max_length=255, message=_longest("name", 255)),
     Setting("label", str, AGENT_NAME, max_length=255, message=_longest("label", 255)),
     Setting("description", str, None, nullable=True),
     Setting("language", Language, Language.EN_US, message=_selected("language"),
-            reaches_runtime=True),
-    Setting("initial_message", str, None, nullable=True, reaches_runtime=True),
+            runtime_order=0),
+    Setting("initial_message", str, None, nullable=True, runtime_order=1),
     Setting("interrupt_sensitivity", Sensitivity, Sensitivity.MEDIUM,
-            message=_selected("interrupt_sensitivity"), reaches_runtime=True),
+            message=_selected("interrupt_sensitivity"), runtime_order=5),
     Setting("endpointing_sensitivity", str, "auto", max_length=255,
-            message=_longest("endpointing_sensitivity", 255), reaches_runtime=True),
+            message=_longest("endpointing_sensitivity", 255), runtime_order=6),
     Setting("ivr_navigation_mode", str, "off", max_length=255,
-            message=_longest("ivr_navigation_mode", 255), reaches_runtime=True),
-    _number("conversation_speed", 0.1, 3.0, 1.0, float),
-    _number("initial_message_delay", 0, 60, 0, int),
-    _flag("ask_if_human_present_on_idle", False),
+            message=_longest("ivr_navigation_mode", 255), runtime_order=7),
+    _number("conversation_speed", 0.1, 3.0, 1.0, float, 4),
+    _number("initial_message_delay", 0, 60, 0, int, 3),
+    _flag("ask_if_human_present_on_idle", False, 10),
     # 1-300: the validation message and the OpenAPI file, not the page's 1-60 (CONTRIBUTING).
-    _number("idle_time_seconds", 1, 300, 10, int),
-    _number("max_idle_check_count", 1, 10, 3, int),
-    _number("max_call_duration_seconds", 1, 3600, 1800, int),
-    _flag("say_goodbye_on_max_duration", True),
-    _number("user_inactivity_timeout_seconds", 5, 120, 30, int),
-    _number("initial_idle_time_seconds", 1, 60, 5, int),
-    _number("initial_max_idle_check_count", 0, 10, 2, int),
-    _number("llm_temperature", 0, 2, 0.7, float),
-    _flag("enable_recording", False),
+    _number("idle_time_seconds", 1, 300, 10, int, 8),
+    _number("max_idle_check_count", 1, 10, 3, int, 9),
+    _number("max_call_duration_seconds", 1, 3600, 1800, int, 14),
+    _flag("say_goodbye_on_max_duration", True, 15),
+    _number("user_inactivity_timeout_seconds", 5, 120, 30, int, 13),
+    _number("initial_idle_time_seconds", 1, 60, 5, int, 11),
+    _number("initial_max_idle_check_count", 0, 10, 2, int, 12),
+    _number("llm_temperature", 0, 2, 0.7, float, 16),
+    _flag("enable_recording", False, 17),
     Setting("direction", Direction, Direction.INBOUND, message=_selected("direction"),
-            reaches_runtime=True),
+            runtime_order=18),
     Setting("who_speaks_first", Speaker, Speaker.AGENT, message=_selected("who_speaks_first"),
-            reaches_runtime=True),
+            runtime_order=2),
     # The compiler's prompt budget; the runtime gets the compiled prompt, not the number.
     Setting("training_budget_tokens", int, 2000, ge=1, le=1_000_000,
             message=_between("training_budget_tokens", 1, 1_000_000)),
     # Publish gates (docs/testing-trainings.md): refuse to publish while the linter reports an
     # error, or unless the last test run on this draft passed.
-    _flag("publish_requires_clean_lint", False, runtime=False),
-    _flag("publish_requires_passing_tests", False, runtime=False),
+    _flag("publish_requires_clean_lint", False, None),
+    _flag("publish_requires_passing_tests", False, None),
     # PUT .../voice: the template chosen, frozen with what a runtime needs from it.
     Setting("voice_template_id", str, None, nullable=True, api=False),
     Setting("voice_name", str, None, nullable=True, api=False),
@@ -174,7 +181,9 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 NAMES = tuple(setting.name for setting in SETTINGS)
 # What Create and Update Agent accept.
 API_SETTINGS = tuple(setting for setting in SETTINGS if setting.api)
-RUNTIME_SETTINGS = tuple(setting.name for setting in SETTINGS if setting.reaches_runtime)
+RUNTIME_SETTINGS = tuple(
+    s.name for s in sorted(SETTINGS, key=lambda s: s.runtime_order or 0) if s.reaches_runtime
+)
 # SQLite hands booleans back as 0/1 and whole REALs as integers (from RETURNING); a snapshot must
 # read, and hash, the same on both databases.
 COERCE: dict[str, type[Any]] = {s.name: s.type for s in SETTINGS if s.type in (bool, float)}
