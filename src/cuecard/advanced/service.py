@@ -68,7 +68,11 @@ async def update_advanced_settings(
                     }
                 )
         changes = {"enable_initial_message_cache": data.enable_initial_message_cache}
-        row = still_there(await agents_repository.update(uow, agent["id"], changes, utcnow()))
+        row = still_there(
+            await agents_repository.update_settings_and_reset_draft(
+                uow, agent["id"], changes, utcnow()
+            )
+        )
         await audit.record(
             uow,
             caller,

@@ -5,23 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cuecard.agents import settings
 from cuecard.core.db import Row, UnitOfWork
 
-SETTINGS = (
-    "name", "label", "description", "language", "initial_message", "interrupt_sensitivity",
-    "endpointing_sensitivity", "ivr_navigation_mode", "conversation_speed",
-    "initial_message_delay", "ask_if_human_present_on_idle", "idle_time_seconds",
-    "max_idle_check_count", "max_call_duration_seconds", "say_goodbye_on_max_duration",
-    "user_inactivity_timeout_seconds", "initial_idle_time_seconds",
-    "initial_max_idle_check_count", "llm_temperature", "enable_recording", "direction",
-    "who_speaks_first", "training_budget_tokens",
-    # Set by PUT .../voice and PATCH .../advanced-settings, frozen by publish like the rest.
-    "voice_template_id", "voice_name", "voice_provider", "voice_provider_voice_id",
-    "voice_quality_tier", "voice_stability", "voice_similarity", "ambient_background",
-    "ambient_volume", "enable_initial_message_cache",
-    # Publish gates (lint/check.py).
-    "publish_requires_clean_lint", "publish_requires_passing_tests",
-)  # fmt: skip
+# Every column a version freezes, from the one declaration of agent settings.
+SETTINGS = settings.NAMES
 COLUMNS = ", ".join(
     ("id", "environment_id", *SETTINGS, "current_status", "is_sandbox", "draft_revision",
      "published_version", "created_at", "updated_at")
@@ -84,18 +72,39 @@ async def page(
     return rows, int(total_row["total"]) if total_row else 0
 
 
-async def update(
+def _assignments(changes: dict[str, Any]) -> str:
+    unknown = set(changes) - set(SETTINGS)
+    if unknown:  # names come from code, never from a request; this keeps it so
+        raise ValueError(f"not agent settings: {sorted(unknown)}")
+    return "".join(f"{name} = :{name}, " for name in changes)
+
+
+async def update_settings_and_reset_draft(
     uow: UnitOfWork, agent_id: str, changes: dict[str, Any], now: datetime
 ) -> Row | None:
-    """Apply `changes` and reset the agent to draft: every change needs a new publish.
+    """Apply `changes` (settings only), set the agent back to draft and bump its draft revision:
+    the change needs a new publish. `changes` may be empty (a write under the agent: a
+    training, an action, a number).
 
     Like every write to an agent row, it returns None when the agent is gone (deleted since the
     request looked it up)."""
-    assignments = "".join(f"{name} = :{name}, " for name in changes)
     rows = await uow.write(
-        f"UPDATE agents SET {assignments}current_status = 'draft', "
+        f"UPDATE agents SET {_assignments(changes)}current_status = 'draft', "
         "draft_revision = draft_revision + 1, updated_at = :now "
         f"WHERE id = :agent_id RETURNING {COLUMNS}",
+        {**changes, "now": now, "agent_id": agent_id},
+    )
+    return rows[0] if rows else None
+
+
+async def update_settings_keep_status(
+    uow: UnitOfWork, agent_id: str, changes: dict[str, Any], now: datetime
+) -> Row | None:
+    """Apply `changes` (settings only; none for a flow save) and bump the draft revision, so
+    the compiled draft sees them, without touching the status: no new publish is needed."""
+    rows = await uow.write(
+        f"UPDATE agents SET {_assignments(changes)}draft_revision = draft_revision + 1, "
+        f"updated_at = :now WHERE id = :agent_id RETURNING {COLUMNS}",
         {**changes, "now": now, "agent_id": agent_id},
     )
     return rows[0] if rows else None
@@ -104,12 +113,7 @@ async def update(
 async def bump_revision_keep_status(uow: UnitOfWork, agent_id: str, now: datetime) -> Row | None:
     """A change the compiled draft must see that does not need a new publish (a flow save):
     a new draft revision, the status as it was."""
-    rows = await uow.write(
-        "UPDATE agents SET draft_revision = draft_revision + 1, updated_at = :now "
-        f"WHERE id = :agent_id RETURNING {COLUMNS}",
-        {"now": now, "agent_id": agent_id},
-    )
-    return rows[0] if rows else None
+    return await update_settings_keep_status(uow, agent_id, {}, now)
 
 
 async def set_published(uow: UnitOfWork, agent_id: str, now: datetime) -> Row | None:
@@ -133,12 +137,3 @@ async def set_unpublished(uow: UnitOfWork, agent_id: str, now: datetime) -> Row 
 
 async def delete(uow: UnitOfWork, agent_id: str) -> None:
     await uow.write("DELETE FROM agents WHERE id = :id", {"id": agent_id})
-
-
-async def insert_version(uow: UnitOfWork, values: dict[str, Any]) -> None:
-    await uow.write(
-        "INSERT INTO agent_versions (id, agent_id, version, snapshot, config_hash, "
-        "published_at, published_by_token_id) VALUES (:id, :agent_id, :version, :snapshot, "
-        ":config_hash, :published_at, :published_by_token_id)",
-        values,
-    )

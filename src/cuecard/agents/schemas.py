@@ -2,46 +2,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from cuecard.actions.schemas import Action
+from cuecard.agents import settings
+
+# Re-exported: the enums live with the settings they constrain.
+from cuecard.agents.settings import Direction as Direction
+from cuecard.agents.settings import Language as Language
+from cuecard.agents.settings import Sensitivity as Sensitivity
+from cuecard.agents.settings import Speaker as Speaker
 from cuecard.calling import numbers
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input, PageNumber
 from cuecard.trainings.schemas import Training
-
-
-class Language(StrEnum):
-    PT_BR = "pt-BR"
-    PT_PT = "pt-PT"
-    EN_US = "en-US"
-    EN_CA = "en-CA"
-    ES_ES = "es-ES"
-    FR_FR = "fr-FR"
-    DE_DE = "de-DE"
-    IT_IT = "it-IT"
-    NL_NL = "nl-NL"
-    JA_JP = "ja-JP"
-    KO_KR = "ko-KR"
-    ZH_TW = "zh-TW"
-
-
-class Sensitivity(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
-
-
-class Speaker(StrEnum):
-    AGENT = "agent"
-    USER = "user"
 
 
 class AgentStatus(StrEnum):
@@ -49,35 +25,22 @@ class AgentStatus(StrEnum):
     PUBLISHED = "published"
 
 
-class AgentSettings(Input):
-    """Every writable agent setting (reference §3.2 and §4.3) with its rule and default."""
+class _Settings(Input):
+    if TYPE_CHECKING:  # the fields come from the settings table: mypy sees them as Any
 
-    label: str | None = Field(None, max_length=255)
-    description: str | None = None
-    language: Language = Language.EN_US
-    initial_message: str | None = None
-    interrupt_sensitivity: Sensitivity = Sensitivity.MEDIUM
-    endpointing_sensitivity: str = Field("auto", max_length=255)
-    ivr_navigation_mode: str = Field("off", max_length=255)
-    conversation_speed: float = Field(1.0, ge=0.1, le=3.0)
-    initial_message_delay: int = Field(0, ge=0, le=60)
-    ask_if_human_present_on_idle: bool = False
-    idle_time_seconds: int = Field(10, ge=1, le=300)
-    max_idle_check_count: int = Field(3, ge=1, le=10)
-    max_call_duration_seconds: int = Field(1800, ge=1, le=3600)
-    say_goodbye_on_max_duration: bool = True
-    user_inactivity_timeout_seconds: int = Field(30, ge=5, le=120)
-    initial_idle_time_seconds: int = Field(5, ge=1, le=60)
-    initial_max_idle_check_count: int = Field(2, ge=0, le=10)
-    llm_temperature: float = Field(0.7, ge=0, le=2)
-    enable_recording: bool = False
-    direction: Direction = Direction.INBOUND
-    who_speaks_first: Speaker = Speaker.AGENT
-    training_budget_tokens: int = Field(2000, ge=1, le=1_000_000)
-    # Publish gates (docs/testing-trainings.md): refuse to publish while the linter reports an
-    # error, or unless the last test run on this draft passed.
-    publish_requires_clean_lint: bool = False
-    publish_requires_passing_tests: bool = False
+        def __getattr__(self, name: str) -> Any: ...
+
+
+_CreateSettings = create_model(
+    "_CreateSettings", __base__=_Settings, **settings.fields(partial=False, leave_out=("name",))
+)
+_UpdateSettings = create_model(
+    "_UpdateSettings", __base__=_Settings, **settings.fields(partial=True)
+)
+
+
+class AgentSettings(_CreateSettings):
+    """Every writable agent setting (reference §3.2 and §4.3) with its rule and default."""
 
 
 class AgentCreate(AgentSettings):
@@ -86,34 +49,8 @@ class AgentCreate(AgentSettings):
     phone_number_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
-class AgentUpdate(Input):
+class AgentUpdate(_UpdateSettings):
     """PATCH: every field optional; the ones sent replace the stored values."""
-
-    name: str | None = Field(None, max_length=255)
-    label: str | None = Field(None, max_length=255)
-    description: str | None = None
-    language: Language | None = None
-    initial_message: str | None = None
-    interrupt_sensitivity: Sensitivity | None = None
-    endpointing_sensitivity: str | None = Field(None, max_length=255)
-    ivr_navigation_mode: str | None = Field(None, max_length=255)
-    conversation_speed: float | None = Field(None, ge=0.1, le=3.0)
-    initial_message_delay: int | None = Field(None, ge=0, le=60)
-    ask_if_human_present_on_idle: bool | None = None
-    idle_time_seconds: int | None = Field(None, ge=1, le=300)
-    max_idle_check_count: int | None = Field(None, ge=1, le=10)
-    max_call_duration_seconds: int | None = Field(None, ge=1, le=3600)
-    say_goodbye_on_max_duration: bool | None = None
-    user_inactivity_timeout_seconds: int | None = Field(None, ge=5, le=120)
-    initial_idle_time_seconds: int | None = Field(None, ge=1, le=60)
-    initial_max_idle_check_count: int | None = Field(None, ge=0, le=10)
-    llm_temperature: float | None = Field(None, ge=0, le=2)
-    enable_recording: bool | None = None
-    direction: Direction | None = None
-    who_speaks_first: Speaker | None = None
-    training_budget_tokens: int | None = Field(None, ge=1, le=1_000_000)
-    publish_requires_clean_lint: bool | None = None
-    publish_requires_passing_tests: bool | None = None
 
 
 class AgentListQuery(Input):

@@ -9,12 +9,12 @@ from typing import Any
 from cuecard.actions import repository as actions_repository
 from cuecard.actions.schemas import Action
 from cuecard.agents import repository
+from cuecard.agents import settings as agent_settings
 from cuecard.agents.schemas import (
     Agent,
     AgentCreate,
     AgentListQuery,
     AgentPhoneNumber,
-    AgentSettings,
     AgentStatus,
     AgentUpdate,
     AgentVoice,
@@ -33,6 +33,8 @@ from cuecard.runtime.compile import compile_snapshot
 from cuecard.trainings import repository as trainings_repository
 from cuecard.trainings.schemas import Training, TrainingStatus
 from cuecard.versions import repository as versions_repository
+from cuecard.versions.snapshot import SCHEMA_VERSION
+from cuecard.versions.snapshot import read as read_snapshot
 from cuecard.webhooks.outbox import emit
 
 # An agent embeds at most this many of its trainings (the oldest), so no agent GET or list
@@ -177,7 +179,9 @@ async def create_agent_from(uow: UnitOfWork, caller: Caller, body: dict[str, Any
 async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Agent:
     now = utcnow()
     values: dict[str, Any] = data.model_dump(exclude={"phone_number_ids"})
-    values["label"] = data.label or data.name
+    for setting in agent_settings.API_SETTINGS:
+        if setting.default is agent_settings.AGENT_NAME and not values.get(setting.name):
+            values[setting.name] = data.name
     numbers, problems = await calling.check(
         uow, caller.environment_id, None, data.phone_number_ids, data.direction
     )
@@ -246,9 +250,10 @@ async def current_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> Agent
 
 
 async def update_agent(uow: UnitOfWork, caller: Caller, agent: Row, data: AgentUpdate) -> Agent:
-    """Change settings. Like every change to an agent, it goes back to draft."""
+    """Change settings; the agent goes back to draft (`save_settings`). A PATCH that sends no
+    field changes nothing, so it leaves a published agent published."""
     changes = data.model_dump(exclude_unset=True)
-    row = still_there(await repository.update(uow, agent["id"], changes, utcnow()))
+    row = still_there(await save_settings(uow, agent["id"], changes)) if changes else agent
     if "direction" in changes and changes["direction"] != agent["direction"]:
         await _redirect_numbers(uow, row)
     await audit.record(
@@ -275,13 +280,23 @@ async def _redirect_numbers(uow: UnitOfWork, agent: Row) -> None:
     await calling.assign(uow, agent["id"], numbers, agent["direction"])
 
 
+async def save_settings(uow: UnitOfWork, agent_id: str, changes: dict[str, Any]) -> Row | None:
+    """Write settings; back to draft when one of them needs a new publish (`resets_draft` in
+    the settings table: every setting today, since a version freezes them all)."""
+    if any(agent_settings.BY_NAME[name].resets_draft for name in changes):
+        return await repository.update_settings_and_reset_draft(uow, agent_id, changes, utcnow())
+    return await repository.update_settings_keep_status(uow, agent_id, changes, utcnow())
+
+
 async def mark_draft(uow: UnitOfWork, agent_id: str) -> Row:
     """Record a change under the agent: back to draft, new draft revision.
 
     Call it before writing anything under the agent: it takes the agent row first (the lock
     order every write follows, publish included) and 404s if the agent was deleted meanwhile.
     """
-    return still_there(await repository.update(uow, agent_id, {}, utcnow()))
+    return still_there(
+        await repository.update_settings_and_reset_draft(uow, agent_id, {}, utcnow())
+    )
 
 
 async def delete_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> None:
@@ -301,34 +316,20 @@ async def delete_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> None:
     )
 
 
-# SQLite hands booleans back as 0/1 and whole REALs as integers (from RETURNING); a snapshot must
-# read, and hash, the same on both databases.
-_COERCE = {
-    name: field.annotation
-    for name, field in AgentSettings.model_fields.items()
-    if field.annotation in (bool, float)
-}
-
-
-_COERCE.update(
-    voice_stability=float, voice_similarity=float, ambient_volume=float,
-    enable_initial_message_cache=bool,
-)  # fmt: skip
-
-
 def snapshot(
     agent: Row, trainings: list[Row], flow: Row | None, actions: list[Row] | None = None,
     phone_numbers: list[Row] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """What a version freezes: the settings, every training and action with its status, the
-    numbers the agent answers, and the flow (the current `agent_flows` row; snapshots from
-    before flows have no "flow": llm_driven). Never a secret: actions carry header names, not
-    values."""
+    numbers the agent answers, and the flow (the current `agent_flows` row), in the shape of
+    `versions.snapshot.SCHEMA_VERSION` (older ones are read by `versions.snapshot.read`). Never
+    a secret: actions carry header names, not values."""
     settings = {name: agent[name] for name in ("id", *repository.SETTINGS)}
-    for name, kind in _COERCE.items():
+    for name, kind in agent_settings.COERCE.items():
         if settings.get(name) is not None:
             settings[name] = kind(settings[name])
     return {
+        "schema_version": SCHEMA_VERSION,
         "agent": settings,
         "trainings": [Training.model_validate(t).model_dump(mode="json") for t in trainings],
         "flow": flows_repository.snapshot_of(flow),
@@ -375,7 +376,7 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
     compiled = compile_snapshot(frozen_snapshot)
     await publish_gates(uow, row, compiled)
     frozen = canonical_json(frozen_snapshot)
-    await repository.insert_version(
+    await versions_repository.insert(
         uow,
         {
             "id": new_id(),
@@ -411,7 +412,7 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
 async def _flow_changed(uow: UnitOfWork, agent: Row) -> bool:
     current = await flows_repository.current(uow, agent["id"])
     frozen = await versions_repository.snapshot(uow, agent["id"], agent["published_version"])
-    published = (json.loads(frozen).get("flow") or {}).get("id") if frozen else None
+    published = read_snapshot(frozen)["flow"]["id"] if frozen else None
     return (current["id"] if current else None) != published
 
 

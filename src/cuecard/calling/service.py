@@ -51,7 +51,9 @@ async def update_calling(uow: UnitOfWork, caller: Caller, agent: Row, body: dict
     if errors or data is None:
         raise ValidationFailed(errors)
     row = still_there(
-        await agents_repository.update(uow, agent["id"], {"direction": direction}, utcnow())
+        await agents_repository.update_settings_and_reset_draft(
+            uow, agent["id"], {"direction": direction}, utcnow()
+        )
     )
     await assign.assign(uow, agent["id"], clean, data.direction.value)
     changes = {"direction": direction, "phone_number_ids": clean}

@@ -54,8 +54,10 @@ from cuecard.client._models import (
     Training,
     TrainingStatus,
 )
+from cuecard.client._settings import AGENT_SETTINGS, SettingSpec
 
 __all__ = [
+    "AGENT_SETTINGS",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -87,6 +89,7 @@ __all__ = [
     "Retrieval",
     "RetrievedDocument",
     "ServerError",
+    "SettingSpec",
     "Training",
     "TrainingStatus",
     "ValidationError",

@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from cuecard.core.messages import laravel_errors
+
 log = logging.getLogger("cuecard.errors")
 
 
@@ -209,8 +211,6 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    from cuecard.core.validation import laravel_errors
-
     assert isinstance(exc, RequestValidationError)
     return error_response(ValidationFailed(laravel_errors(exc.errors())), _request_id(request))
 

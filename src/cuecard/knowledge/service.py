@@ -16,7 +16,9 @@ async def update_knowledge(
     uow: UnitOfWork, caller: Caller, agent: Row, data: KnowledgeUpdate
 ) -> Agent:
     changes = data.model_dump(exclude_none=True)
-    row = still_there(await agents_repository.update(uow, agent["id"], changes, utcnow()))
+    row = still_there(
+        await agents_repository.update_settings_and_reset_draft(uow, agent["id"], changes, utcnow())
+    )
     await audit.record(
         uow,
         caller,

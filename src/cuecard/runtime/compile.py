@@ -37,24 +37,19 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from cuecard.agents import settings as agent_settings
 from cuecard.runtime import agent_config
 from cuecard.runtime.tokens import ENCODING, ESTIMATE_NOTE, count_tokens
 
 # Part of every config_hash: bump it when the same snapshot should compile to different output.
 COMPILER_VERSION = 2  # 2: node_id is identity; flows decide what is node-scoped
 
-# The agent settings a voice runtime needs on a call (name, label and description are not: the
-# description is the base of the system prompt).
-RUNTIME_SETTINGS = (
-    "language", "initial_message", "who_speaks_first", "initial_message_delay",
-    "conversation_speed", "interrupt_sensitivity", "endpointing_sensitivity",
-    "ivr_navigation_mode", "idle_time_seconds", "max_idle_check_count",
-    "ask_if_human_present_on_idle", "initial_idle_time_seconds", "initial_max_idle_check_count",
-    "user_inactivity_timeout_seconds", "max_call_duration_seconds",
-    "say_goodbye_on_max_duration", "llm_temperature", "enable_recording", "direction",
-)  # fmt: skip
+# The agent settings a voice runtime needs on a call, from the settings table (`reaches_runtime`):
+# not name, label or description (the description is the base of the system prompt). The table
+# is a leaf module (pydantic only), so the engine still imports no domain logic.
+RUNTIME_SETTINGS = agent_settings.RUNTIME_SETTINGS
 
-DEFAULT_BUDGET_TOKENS = 2000
+DEFAULT_BUDGET_TOKENS: int = agent_settings.BY_NAME["training_budget_tokens"].default
 # The pipecat-flows node a call starts in. A training whose node_id is "start" lands there.
 START_NODE = "start"
 START_TASK = "Talk with the caller as your role describes."

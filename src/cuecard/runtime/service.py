@@ -7,7 +7,6 @@ version (409 if the agent was never published), `N` that version (404 if there i
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from cuecard.agents import repository as agents_repository
@@ -36,6 +35,7 @@ from cuecard.runtime.schemas import (
 from cuecard.runtime.tokens import count_tokens
 from cuecard.trainings import repository as trainings_repository
 from cuecard.versions import repository as versions_repository
+from cuecard.versions.snapshot import read as read_snapshot
 
 # A draft read races with writes at most this often before it is served uncached.
 _DRAFT_READ_ATTEMPTS = 3
@@ -98,7 +98,7 @@ async def _version(uow: UnitOfWork, cache: CompiledCache, agent: Row, number: in
     frozen = await versions_repository.snapshot(uow, agent["id"], number)
     if frozen is None:
         raise VersionNotFound()
-    compiled = compile_snapshot(json.loads(frozen))
+    compiled = compile_snapshot(read_snapshot(frozen))
     cache.put(key, compiled)
     return Resolved(compiled, number, None, cache_hit=False)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.core.db import Params, Row, UnitOfWork
 
 COLUMNS = (
     "id, agent_id, node_id, subject, instructions, current_status, position, pinned, "
@@ -110,3 +110,44 @@ async def delete(uow: UnitOfWork, agent_id: str, training_id: str) -> bool:
         {"id": training_id, "agent_id": agent_id},
     )
     return bool(rows)
+
+
+# The writes of a version restore (`versions.service.restore_version`).
+
+
+async def set_training_state(uow: UnitOfWork, rows: Iterable[Params]) -> None:
+    """Deactivate trainings a restored version lacks (and free node_ids it needs)."""
+    await uow.write_many(
+        "UPDATE trainings SET current_status = :current_status, node_id = :node_id, "
+        "updated_at = :now WHERE id = :id AND agent_id = :agent_id",
+        rows,
+    )
+
+
+async def clear_node_ids(uow: UnitOfWork, rows: Iterable[Params]) -> None:
+    await uow.write_many(
+        "UPDATE trainings SET node_id = NULL WHERE id = :id AND agent_id = :agent_id", rows
+    )
+
+
+# By id, not by node_id: a restore puts back the very trainings the version had, re-creating a
+# deleted one with its original id and created_at.
+_RESTORE = """
+INSERT INTO trainings (id, agent_id, node_id, subject, instructions, current_status, position,
+                       pinned, created_at, updated_at)
+VALUES (:id, :agent_id, :node_id, :subject, :instructions, :current_status, :position, :pinned,
+        :created_at, :now)
+ON CONFLICT (id) DO UPDATE SET
+    node_id = excluded.node_id,
+    subject = excluded.subject,
+    instructions = excluded.instructions,
+    current_status = excluded.current_status,
+    position = excluded.position,
+    pinned = excluded.pinned,
+    updated_at = excluded.updated_at
+WHERE trainings.agent_id = excluded.agent_id
+"""
+
+
+async def restore_trainings(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) -> None:
+    await uow.write_many(_RESTORE, rows)

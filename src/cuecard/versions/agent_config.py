@@ -15,6 +15,7 @@ from cuecard.actions import repository as actions_repository
 from cuecard.calling import assign
 from cuecard.core.db import Row, UnitOfWork, utcnow
 from cuecard.versions.schemas import ActionChange, ActionRef, ActionsDiff, PhoneNumbersDiff
+from cuecard.versions.snapshot import Snapshot
 
 # What a restore puts back and a diff compares (timestamps are history; secrets never travel).
 ACTION_FIELDS = (
@@ -52,13 +53,14 @@ def _row_values(action: dict[str, Any], agent_id: str, now: datetime) -> dict[st
     }
 
 
-async def restore_actions(uow: UnitOfWork, agent: Row, version: dict[str, Any]
+async def restore_actions(uow: UnitOfWork, agent: Row, version: Snapshot
                           ) -> tuple[list[str], list[str], list[str]]:  # fmt: skip
     """(restored, deactivated, deleted) action ids."""
-    if "actions" not in version:
+    frozen = version.get("actions")
+    if frozen is None:  # a version from before actions
         return [], [], []
     now = utcnow()
-    wanted = {a["id"]: a for a in version["actions"]}
+    wanted = {a["id"]: a for a in frozen}
     wanted_nodes = {a["node_id"] for a in wanted.values()}
     current = {a["id"]: a for a in await actions_repository.for_agent(uow, agent["id"])}
     deleted = [
@@ -88,16 +90,17 @@ async def restore_actions(uow: UnitOfWork, agent: Row, version: dict[str, Any]
     return list(wanted), deactivated, deleted
 
 
-async def restore_numbers(uow: UnitOfWork, agent: Row, version: dict[str, Any]
+async def restore_numbers(uow: UnitOfWork, agent: Row, version: Snapshot
                           ) -> tuple[list[str], list[str]]:  # fmt: skip
     """(assigned, skipped) phone number ids. A number gone since, or answering for another
     agent now, is skipped rather than failing the restore."""
-    if "phone_numbers" not in version:
+    frozen = version.get("phone_numbers")
+    if frozen is None:  # a version from before numbers
         return [], []
     direction = str(version["agent"].get("direction") or agent["direction"])
     keep: list[str] = []
     skipped: list[str] = []
-    for number in version["phone_numbers"]:
+    for number in frozen:
         clean, problems = await assign.check(
             uow, agent["environment_id"], agent["id"], [number["id"]], direction
         )

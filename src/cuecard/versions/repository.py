@@ -1,11 +1,11 @@
-"""SQL for published versions, and the training writes of a restore. Agent ids come scoped."""
+"""SQL for published versions (`agent_versions`, which only this package writes). Agent ids
+come scoped."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from cuecard.core.db import Params, Row, UnitOfWork
+from cuecard.core.db import Row, UnitOfWork
 
 _SUMMARY = (
     "v.version, v.config_hash, v.published_at, v.published_by_token_id, t.label AS token_label"
@@ -41,39 +41,11 @@ async def snapshot(uow: UnitOfWork, agent_id: str, version: int) -> str | None:
     return str(row["snapshot"]) if row else None
 
 
-async def set_training_state(uow: UnitOfWork, rows: Iterable[Params]) -> None:
-    """Deactivate trainings a restored version lacks (and free node_ids it needs)."""
-    await uow.write_many(
-        "UPDATE trainings SET current_status = :current_status, node_id = :node_id, "
-        "updated_at = :now WHERE id = :id AND agent_id = :agent_id",
-        rows,
+async def insert(uow: UnitOfWork, values: dict[str, Any]) -> None:
+    """Store a published version (publish: `agents.service.publish_agent`)."""
+    await uow.write(
+        "INSERT INTO agent_versions (id, agent_id, version, snapshot, config_hash, "
+        "published_at, published_by_token_id) VALUES (:id, :agent_id, :version, :snapshot, "
+        ":config_hash, :published_at, :published_by_token_id)",
+        values,
     )
-
-
-async def clear_node_ids(uow: UnitOfWork, rows: Iterable[Params]) -> None:
-    await uow.write_many(
-        "UPDATE trainings SET node_id = NULL WHERE id = :id AND agent_id = :agent_id", rows
-    )
-
-
-# By id, not by node_id: a restore puts back the very trainings the version had, re-creating a
-# deleted one with its original id and created_at.
-_RESTORE = """
-INSERT INTO trainings (id, agent_id, node_id, subject, instructions, current_status, position,
-                       pinned, created_at, updated_at)
-VALUES (:id, :agent_id, :node_id, :subject, :instructions, :current_status, :position, :pinned,
-        :created_at, :now)
-ON CONFLICT (id) DO UPDATE SET
-    node_id = excluded.node_id,
-    subject = excluded.subject,
-    instructions = excluded.instructions,
-    current_status = excluded.current_status,
-    position = excluded.position,
-    pinned = excluded.pinned,
-    updated_at = excluded.updated_at
-WHERE trainings.agent_id = excluded.agent_id
-"""
-
-
-async def restore_trainings(uow: UnitOfWork, rows: Iterable[dict[str, Any]]) -> None:
-    await uow.write_many(_RESTORE, rows)

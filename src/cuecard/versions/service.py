@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from cuecard.flows.service import save_flow
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.service import VersionNotFound, resolve
 from cuecard.trainings import repository as trainings_repository
-from cuecard.versions import repository
+from cuecard.versions import repository, snapshot
 from cuecard.versions.agent_config import (
     diff_actions,
     diff_numbers,
@@ -78,7 +78,9 @@ async def get_version(uow: UnitOfWork, agent: Row, version: str) -> Version:
     row = await repository.get(uow, agent["id"], parse_version_number(version))
     if row is None:
         raise VersionNotFound()
-    return Version.model_validate({**_summary(agent, row), "snapshot": json.loads(row["snapshot"])})
+    return Version.model_validate(
+        {**_summary(agent, row), "snapshot": snapshot.read(row["snapshot"])}
+    )
 
 
 def _differs(current: Row, wanted: dict[str, Any]) -> bool:
@@ -101,11 +103,11 @@ async def restore_version(
     frozen = await repository.snapshot(uow, agent["id"], number)
     if frozen is None:
         raise VersionNotFound()
-    version = json.loads(frozen)
+    version = snapshot.read(frozen)
     now = utcnow()
     settings = {k: v for k, v in version["agent"].items() if k in agents_repository.SETTINGS}
     # The agent row first, as publish does: a concurrent training write waits for this restore.
-    row = await agents_repository.update(uow, agent["id"], settings, now)
+    row = await agents_repository.update_settings_and_reset_draft(uow, agent["id"], settings, now)
     if row is None:
         raise AgentNotFound()  # deleted since the request looked it up
     current = {t["id"]: t for t in await trainings_repository.for_agent(uow, agent["id"])}
@@ -152,11 +154,11 @@ async def restore_version(
         if training_id not in current or _differs(current[training_id], training)
     ]
     if leave:
-        await repository.set_training_state(uow, leave)
+        await trainings_repository.set_training_state(uow, leave)
     if moving:
-        await repository.clear_node_ids(uow, moving)
+        await trainings_repository.clear_node_ids(uow, moving)
     if back:
-        await repository.restore_trainings(uow, back)
+        await trainings_repository.restore_trainings(uow, back)
     wanted_flow = _flow(version)
     current_flow = flows_repository.snapshot_of(await flows_repository.current(uow, agent["id"]))
     flow_restored = _flow_content(current_flow) != _flow_content(wanted_flow)
@@ -192,8 +194,9 @@ async def restore_version(
     )
 
 
-def _flow(snapshot: dict[str, Any]) -> dict[str, Any]:
-    return snapshot.get("flow") or flows_repository.snapshot_of(None)
+def _flow(frozen: Mapping[str, Any]) -> dict[str, Any]:
+    flow: dict[str, Any] = frozen.get("flow") or flows_repository.snapshot_of(None)
+    return flow
 
 
 def _flow_content(flow: dict[str, Any]) -> tuple[str, Any]:

@@ -90,7 +90,9 @@ async def update_voice(uow: UnitOfWork, caller: Caller, catalog: Catalog, agent:
     }
     if data.language is not None:
         changes["language"] = data.language.value
-    row = still_there(await agents_repository.update(uow, agent["id"], changes, utcnow()))
+    row = still_there(
+        await agents_repository.update_settings_and_reset_draft(uow, agent["id"], changes, utcnow())
+    )
     await audit.record(
         uow,
         caller,
