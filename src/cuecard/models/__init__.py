@@ -11,6 +11,7 @@ from cuecard.models.base import Base
 from cuecard.models.call import Call, CallEvent, CallTurn, CallTurnTraining
 from cuecard.models.environment import Environment
 from cuecard.models.phone_number import AgentPhoneNumber, PhoneNumber
+from cuecard.models.text_embedding import TextEmbedding
 from cuecard.models.training import Training
 from cuecard.models.webhook import Webhook, WebhookLog
 
@@ -31,6 +32,7 @@ __all__ = [
     "CallTurnTraining",
     "Environment",
     "PhoneNumber",
+    "TextEmbedding",
     "Training",
     "Webhook",
     "WebhookLog",
