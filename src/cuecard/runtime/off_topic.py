@@ -4,8 +4,8 @@ A turn closer to these than to a training is small talk or a request for somethi
 retrieves nothing (`cuecard.runtime.retrieval`, "Relevance"). They name no product, shop or
 service on purpose, and the index of an agent leaves out any of them that is close to one of its
 own trainings (a bus company's agent keeps no "what time does the bus leave"): see
-`BACKGROUND_MAX_SIMILARITY` in cuecard.runtime.retrieval. Changing them changes what retrieves nothing: re-tune with
-`bench/retrieval_bench.py --tune` (dev half) and re-measure.
+`BACKGROUND_MAX_SIMILARITY` in cuecard.runtime.retrieval. Changing them changes what retrieves
+nothing: re-tune with `bench/retrieval_bench.py --tune` (dev half) and re-measure.
 """
 
 from __future__ import annotations
