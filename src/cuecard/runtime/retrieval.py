@@ -211,7 +211,8 @@ def background_for(matrix: npt.NDArray[np.float32], encoder: Encoder) -> npt.NDA
     if not len(matrix):
         return background
     keep = (background @ matrix.T).max(axis=1) < BACKGROUND_MAX_SIMILARITY
-    return background[keep]
+    kept: npt.NDArray[np.float32] = background[keep]
+    return kept
 
 
 class DenseIndex:
