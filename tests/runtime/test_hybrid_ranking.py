@@ -70,6 +70,15 @@ class TestHybridRanking:
         agent = await _agent(client, headers, create_agent, "en-US")
         assert await _subjects(client, headers, agent["id"], "who won the football yesterday") == []
 
+    async def test_small_talk_near_a_training_retrieves_nothing(
+        self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
+    ) -> None:
+        agent = await _agent(client, headers, create_agent, "en-US")
+        assert await _subjects(client, headers, agent["id"], "will it rain on Saturday") == []
+        assert (await _subjects(client, headers, agent["id"], "are you open on Saturday"))[0] == (
+            "Store hours"
+        )
+
     async def test_a_language_the_model_lacks_ranks_with_bm25_alone(
         self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
     ) -> None:

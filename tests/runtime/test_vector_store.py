@@ -15,8 +15,11 @@ import numpy as np
 
 from cuecard.app import create_app
 from cuecard.core.config import Settings
+from cuecard.core.db import Database
+from cuecard.runtime import retrieval
+from cuecard.runtime.compile import compile_snapshot
 from cuecard.runtime.embedding import Encoder, encoder_for
-from cuecard.runtime.vector_store import text_hash
+from cuecard.runtime.vector_store import VectorStore, text_hash
 from tests.runtime.helpers import add_training
 
 CreateAgent = Callable[..., Awaitable[dict[str, Any]]]
@@ -170,3 +173,31 @@ class TestEmbeddingCache:
         assert _encoder().encoded - before == 2 * len(trainings) + (0 if turn_cached else 1)
         assert found[0][0].startswith("Password reset")
         assert len({score for _, score in found}) == len(found)
+
+    async def test_a_database_that_fails_only_means_encoding(self, database_url: str) -> None:
+        trainings = _trainings()
+        snapshot = {
+            "agent": {"id": "a", "language": "en-US", "training_budget_tokens": 1},
+            "trainings": [
+                {
+                    "id": f"t{i}",
+                    "node_id": None,
+                    "subject": subject,
+                    "instructions": text,
+                    "current_status": "active",
+                    "position": i,
+                    "pinned": False,
+                    "created_at": "2026-01-01T00:00:00.000000Z",
+                }
+                for i, (subject, text) in enumerate(trainings.items())
+            ],
+        }
+        closed = await Database.connect(database_url)
+        await closed.close()  # every read and write of the store now fails
+        compiled = compile_snapshot(snapshot)
+        before = _encoder().encoded
+        await retrieval.prepare_index(compiled, VectorStore(closed))
+        assert _encoder().encoded - before >= 2 * len(trainings)
+        turn = [retrieval.Turn("user", "money back please")]
+        found = retrieval.retrieve(compiled, turn, budget_tokens=10_000)
+        assert found.documents[0].block.subject.startswith("Refunds")

@@ -29,7 +29,7 @@ log = logging.getLogger("cuecard.runtime")
 # Keys per SELECT ... IN (...): far below SQLite's and asyncpg's parameter limits.
 _CHUNK = 500
 _BYTES = DIMENSIONS * 4
-_FAULTS = (sqlite3.Error, asyncpg.PostgresError, OSError)
+_FAULTS = (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 def text_hash(text: str) -> str:
