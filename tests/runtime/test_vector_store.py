@@ -21,6 +21,7 @@ from cuecard.runtime.compile import compile_snapshot
 from cuecard.runtime.embedding import Encoder, encoder_for
 from cuecard.runtime.vector_store import VectorStore, text_hash
 from tests.runtime.helpers import add_training
+from tests.runtime.test_hybrid_ranking import _snapshot
 
 CreateAgent = Callable[..., Awaitable[dict[str, Any]]]
 Headers = dict[str, str]
@@ -176,25 +177,9 @@ class TestEmbeddingCache:
 
     async def test_a_database_that_fails_only_means_encoding(self, database_url: str) -> None:
         trainings = _trainings()
-        snapshot = {
-            "agent": {"id": "a", "language": "en-US", "training_budget_tokens": 1},
-            "trainings": [
-                {
-                    "id": f"t{i}",
-                    "node_id": None,
-                    "subject": subject,
-                    "instructions": text,
-                    "current_status": "active",
-                    "position": i,
-                    "pinned": False,
-                    "created_at": "2026-01-01T00:00:00.000000Z",
-                }
-                for i, (subject, text) in enumerate(trainings.items())
-            ],
-        }
         closed = await Database.connect(database_url)
         await closed.close()  # every read and write of the store now fails
-        compiled = compile_snapshot(snapshot)
+        compiled = compile_snapshot(_snapshot(list(trainings.items())))
         before = _encoder().encoded
         await retrieval.prepare_index(compiled, VectorStore(closed))
         assert _encoder().encoded - before >= 2 * len(trainings)
