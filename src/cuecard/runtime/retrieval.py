@@ -18,9 +18,10 @@ it), so a query is one short model run, a matrix-vector product and a few dictio
 - Relevance: a training is a candidate only if its fused score, less `BACKGROUND_WEIGHT` times the
   turn's cosine with the nearest of a fixed set of small-talk and off-domain requests
   (`cuecard.runtime.off_topic`), reaches `THRESHOLD`. A turn that is closer to "what's the
-  weather like tomorrow" than to any training retrieves nothing, while a caller's real question,
-  however worded, stands well above that background. A fixed bar on the fused score alone could
-  not tell "is it going to rain" (0.28 to opening hours) from a paraphrase that scores the same.
+  weather like tomorrow" than to any training retrieves nothing, while most real questions stand
+  well above that background (not all: it costs some recall at the edge, bench/README.md). A
+  fixed bar on the fused score alone could not tell "is it going to rain" (0.28 to opening
+  hours) from a paraphrase that scores the same.
   The constants were tuned on the dev half of the labelled set in bench/retrieval/ and measured
   on the other half (bench/README.md).
 - Languages the model does not cover rank with BM25 alone: every training that scores.
