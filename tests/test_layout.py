@@ -97,6 +97,7 @@ OWNERS = {
     "webhooks": "webhooks",
     "webhook_logs": "webhooks",
     "idempotency_keys": "core",
+    "text_embeddings": "runtime",
 }
 
 

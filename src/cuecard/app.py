@@ -39,6 +39,7 @@ from cuecard.knowledge.router import router as knowledge_router
 from cuecard.lint.router import router as lint_router
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.router import router as runtime_router
+from cuecard.runtime.vector_store import VectorStore
 from cuecard.trainings.router import router as trainings_router
 from cuecard.versions.router import router as versions_router
 from cuecard.voice.catalog import load_catalog
@@ -73,6 +74,7 @@ def create_app(
         app.state.rate_limiter = build_limiter(
             settings.database_url, settings.redis_url, settings.rate_limit_dir
         )
+        app.state.runtime_cache.vectors = VectorStore(app.state.db)
         try:
             # Every server process delivers webhooks too (see webhooks/delivery.py).
             async with running_worker(app.state.db, settings, secret_key):

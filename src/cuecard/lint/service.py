@@ -19,7 +19,7 @@ async def lint_agent(
 ) -> LintReport:
     resolved = await resolve(uow, cache, agent, selector)
     tests = await tests_repository.definitions(uow, agent["id"])
-    await prepare_index(resolved.compiled)
+    await prepare_index(resolved.compiled, cache.vectors)
     # Seconds of CPU for a thousand trainings (pairs, embeddings): off the event loop.
     findings = await asyncio.to_thread(lint_compiled, resolved.compiled, tests)
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)

@@ -12,6 +12,7 @@ from cuecard.models.call import Call, CallEvent, CallTurn, CallTurnTraining
 from cuecard.models.environment import Environment
 from cuecard.models.idempotency_key import IdempotencyKey
 from cuecard.models.phone_number import AgentPhoneNumber, PhoneNumber
+from cuecard.models.text_embedding import TextEmbedding
 from cuecard.models.training import Training
 from cuecard.models.webhook import Webhook, WebhookLog
 
@@ -33,6 +34,7 @@ __all__ = [
     "Environment",
     "IdempotencyKey",
     "PhoneNumber",
+    "TextEmbedding",
     "Training",
     "Webhook",
     "WebhookLog",

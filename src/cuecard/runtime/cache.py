@@ -15,9 +15,13 @@ bound is about 70 MB per process.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from cuecard.core.metrics import COMPILED_CONFIG_CACHE
 from cuecard.runtime.compile import Compiled
+
+if TYPE_CHECKING:
+    from cuecard.runtime.vector_store import VectorStore
 
 _HITS = COMPILED_CONFIG_CACHE.labels("hit")
 _MISSES = COMPILED_CONFIG_CACHE.labels("miss")
@@ -42,6 +46,8 @@ class CompiledCache:
         self.max_trainings = max_trainings
         self._entries: OrderedDict[CacheKey, Compiled] = OrderedDict()
         self._weight = 0
+        # Where index builds find and keep text vectors; set once the database is open.
+        self.vectors: VectorStore | None = None
 
     def get(self, key: CacheKey) -> Compiled | None:
         compiled = self._entries.get(key)

@@ -15,9 +15,15 @@ it), so a query is one short model run, a matrix-vector product and a few dictio
 - Fusion: `DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * bm25 / (bm25 + BM25_HALF)`. The saturation
   maps BM25's unbounded score onto [0, 1) without looking at the other documents, so a score means
   the same thing for every query; rank fusion (RRF) cannot say "nothing here is relevant".
-- Relevance threshold: a training is a candidate only if its fused score reaches `THRESHOLD`, so an
-  off-topic turn ("what's the weather?") retrieves nothing. The constants were tuned on the dev
-  half of the labelled set in bench/retrieval/ and measured on the other half (bench/README.md).
+- Relevance: a training is a candidate only if its fused score, less `BACKGROUND_WEIGHT` times the
+  turn's cosine with the nearest of a fixed set of small-talk and off-domain requests
+  (`cuecard.runtime.off_topic`), reaches `THRESHOLD`. A turn that is closer to "what's the
+  weather like tomorrow" than to any training retrieves nothing, while most real questions stand
+  well above that background (not all: it costs some recall at the edge, bench/README.md). A
+  fixed bar on the fused score alone could not tell "is it going to rain" (0.28 to opening
+  hours) from a paraphrase that scores the same.
+  The constants were tuned on the dev half of the labelled set in bench/retrieval/ and measured
+  on the other half (bench/README.md).
 - Languages the model does not cover rank with BM25 alone: every training that scores.
 - Selection: best score first (ties by the training order), at most `top_k`, and only as many as
   fit the token budget.
@@ -34,12 +40,19 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import snowballstemmer  # type: ignore[import-untyped]
 
+from cuecard.runtime import embedding
 from cuecard.runtime.compile import Block, Compiled
 from cuecard.runtime.embedding import Encoder, Vector, encoder_for
+from cuecard.runtime.off_topic import BACKGROUND
+
+if TYPE_CHECKING:
+    from cuecard.runtime.vector_store import VectorStore
 
 K1 = 1.2
 B = 0.75
@@ -50,9 +63,13 @@ ASSISTANT_WEIGHT = 0.25
 DENSE_WEIGHT = 0.9
 BM25_HALF = 12.0
 DENSE_SUBJECT_WEIGHT = 1.0
-THRESHOLD = 0.225
-# An index that must encode more trainings than this is built in a worker thread, off the loop.
-BUILD_INLINE_MAX = 32
+BACKGROUND_WEIGHT = 0.5
+# A background sentence this close to one of the agent's trainings is not small talk for it.
+# Fixed, not tuned: below the similarity of the bench's clearest related pairs (about 0.4).
+BACKGROUND_MAX_SIMILARITY = 0.3
+THRESHOLD = 0.088
+# Encoding more texts than this, or indexing more trainings, runs in a worker thread.
+BUILD_INLINE_MAX = 16
 
 _WORD = re.compile(r"\w+")
 _STEMMERS = {
@@ -189,6 +206,16 @@ def query_vector(messages: Sequence[Turn], encoder: Encoder) -> Vector | None:
     return total / norm if norm else None
 
 
+def background_for(matrix: npt.NDArray[np.float32], encoder: Encoder) -> npt.NDArray[np.float32]:
+    """The background sentences' vectors, less those close to one of these trainings."""
+    background = encoder.encode_all(list(BACKGROUND))
+    if not len(matrix):
+        return background
+    keep = (background @ matrix.T).max(axis=1) < BACKGROUND_MAX_SIMILARITY
+    kept: npt.NDArray[np.float32] = background[keep]
+    return kept
+
+
 class DenseIndex:
     """One unit vector per training: its subject's and instructions' vectors, summed."""
 
@@ -199,6 +226,7 @@ class DenseIndex:
         matrix = DENSE_SUBJECT_WEIGHT * subjects + instructions
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         self.matrix = (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)
+        self.background = background_for(self.matrix, encoder)
 
 
 class Index:
@@ -228,7 +256,10 @@ class Index:
         )
         # Rounded so that float noise in the last bits never reorders equal trainings.
         fused = np.round(fused, 6)
-        scores: list[float] = np.where(fused >= THRESHOLD, fused, 0.0).tolist()
+        background = self.dense.background @ query
+        nearest = float(background.max()) if len(background) else 0.0
+        relevant = fused - BACKGROUND_WEIGHT * nearest >= THRESHOLD
+        scores: list[float] = np.where(relevant, fused, 0.0).tolist()
         return scores
 
 
@@ -260,23 +291,50 @@ def has_index(compiled: Compiled) -> bool:
     return compiled.has_memo(_INDEX)
 
 
-async def prepare_index(compiled: Compiled) -> None:
-    """Build the ranker in a worker thread when that means encoding many trainings.
+def _texts(compiled: Compiled) -> list[str]:
+    """Every text the dense index of a version needs a vector of."""
+    texts = [text for block in compiled.retrieved for text in (block.subject, block.instructions)]
+    return [*texts, *BACKGROUND]
 
-    A thousand trainings take seconds to encode; the event loop keeps serving meanwhile. Two
-    requests racing here may both build it: the results are equal and one is kept.
+
+def _encode(encoder: Encoder, texts: Sequence[str]) -> dict[str, Vector]:
+    return {text: encoder.encode(text) for text in texts}
+
+
+async def prepare_index(compiled: Compiled, vectors: VectorStore | None = None) -> None:
+    """Build the ranker of a version before its first retrieve, without blocking the event loop.
+
+    Loading the model (seconds, once per process) and encoding many trainings run in a worker
+    thread. With a `VectorStore`, vectors some process already computed are read from the
+    database and only texts never seen are encoded (then stored for the others). Two requests
+    racing here may both build the index: the results are equal and one is kept.
     """
-    if has_index(compiled):
+    if has_index(compiled) or not compiled.retrieved:
         return
+    if embedding.supports(compiled.language) and not embedding.loaded():
+        await asyncio.to_thread(encoder_for, compiled.language)
     encoder = encoder_for(compiled.language)
     if encoder is None:
+        if len(compiled.retrieved) > BUILD_INLINE_MAX:
+            await asyncio.to_thread(index_for, compiled)
         return
-    to_encode = sum(
-        1 for block in compiled.retrieved
-        if not (encoder.cached(block.subject) and encoder.cached(block.instructions))
-    )  # fmt: skip
-    if to_encode > BUILD_INLINE_MAX:
-        await asyncio.to_thread(index_for, compiled)
+    missing = encoder.missing(_texts(compiled))
+    if missing and vectors is not None:
+        encoder.remember(await vectors.load(encoder.model_id, missing))
+        missing = encoder.missing(missing)
+    if len(missing) > BUILD_INLINE_MAX:
+        fresh = await asyncio.to_thread(_encode, encoder, missing)
+    else:
+        fresh = _encode(encoder, missing)
+    if vectors is not None:
+        if encoder.model_id not in vectors.background_saved:
+            # Once per process and database: this process may have encoded the background for
+            # another database, and a new process should find it here.
+            fresh.update(_encode(encoder, [t for t in BACKGROUND if t not in fresh]))
+            vectors.background_saved.add(encoder.model_id)
+        await vectors.save(encoder.model_id, fresh)
+    if len(compiled.retrieved) > BUILD_INLINE_MAX:
+        await asyncio.to_thread(index_for, compiled)  # BM25 postings of many trainings
 
 
 def default_budget(compiled: Compiled, node_id: str | None) -> int:

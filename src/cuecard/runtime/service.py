@@ -150,7 +150,7 @@ async def retrieve_trainings(
     """The trainings to add to this turn, and whether the compiled config and index were reused."""
     resolved = await resolve(uow, cache, agent, body.version)
     index_reused = has_index(resolved.compiled)
-    await prepare_index(resolved.compiled)
+    await prepare_index(resolved.compiled, cache.vectors)
     with RETRIEVAL_SECONDS.time():
         found = retrieve(
             resolved.compiled,
@@ -231,7 +231,7 @@ async def run_test_conversation(
     turns = _turns(body.messages)
     found = None
     if compiled.mode is BudgetMode.RETRIEVE:
-        await prepare_index(compiled)
+        await prepare_index(compiled, cache.vectors)
         with RETRIEVAL_SECONDS.time():
             found = retrieve(compiled, turns, node_id=body.node_id)
     system, ids, tokens = _prompt(compiled, body.node_id, found)
