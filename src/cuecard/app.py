@@ -15,6 +15,7 @@ from cuecard.advanced.router import router as advanced_router
 from cuecard.agent_tests.router import router as agent_tests_router
 from cuecard.agents.router import router as agents_router
 from cuecard.audit.router import router as audit_router
+from cuecard.auth.router import router as auth_router
 from cuecard.auth.service import TokenCache
 from cuecard.calling.router import router as calling_router
 from cuecard.calls.router import router as calls_router
@@ -26,6 +27,7 @@ from cuecard.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from cuecard.core.observability import ObservabilityMiddleware, observe_database
 from cuecard.core.operations import add_metrics_route
 from cuecard.core.tracing import from_env as tracing_from_env
+from cuecard.dashboard.router import router as dashboard_router
 from cuecard.flows.router import router as flows_router
 from cuecard.knowledge.router import router as knowledge_router
 from cuecard.lint.router import router as lint_router
@@ -109,4 +111,6 @@ def create_app(
     app.include_router(calls_router)
     app.include_router(call_reports_router)
     app.include_router(audit_router)
+    app.include_router(auth_router)
+    app.include_router(dashboard_router)
     return app
