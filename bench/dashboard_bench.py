@@ -71,7 +71,9 @@ def seed(base: str, token: str, trainings: int) -> str:
     return agent_id
 
 
-async def measure(base: str, token: str, agent_id: str, runs: int) -> dict[str, list[float]]:
+async def measure(
+    base: str, token: str, agent_id: str, runs: int, trainings: int
+) -> dict[str, list[float]]:
     from playwright.async_api import async_playwright
 
     found: dict[str, list[float]] = {"fcp": [], "table": []}
@@ -89,7 +91,7 @@ async def measure(base: str, token: str, agent_id: str, runs: int) -> dict[str, 
                 "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
             )
             rows = await page.locator("#trainings-table tbody tr").count()
-            assert rows == 50, rows
+            assert rows == min(50, trainings), rows  # the table's first page
             await context.close()
             if _ == 0:
                 continue
@@ -124,8 +126,8 @@ def main() -> None:
             small = seed(base, token, 20)
             print(f"seeded {args.trainings} + 20 trainings in {time.monotonic() - started:.1f} s")
             results = {
-                args.trainings: asyncio.run(measure(base, token, big, args.runs)),
-                20: asyncio.run(measure(base, token, small, args.runs)),
+                args.trainings: asyncio.run(measure(base, token, big, args.runs, args.trainings)),
+                20: asyncio.run(measure(base, token, small, args.runs, 20)),
             }
         finally:
             os.killpg(process.pid, signal.SIGTERM)

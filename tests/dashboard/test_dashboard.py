@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from playwright.async_api import expect
@@ -147,6 +148,51 @@ class TestAgentsAndTrainings:
         await page.get_by_label("Search trainings").fill("topic 11")
         await expect(page.locator("#trainings-table caption")).to_have_text("10 trainings match")
         await expect(page.locator("#trainings-table tbody tr")).to_have_count(10)
+
+
+class TestAgentLifecycle:
+    async def test_search_unpublish_and_delete_an_agent(self, dashboard: Dashboard) -> None:
+        keep = dashboard.create_agent(name="Billing line")
+        agent = dashboard.create_agent(name="Old hotline")
+        dashboard.api("POST", f"/agents/{agent['id']}/publish")
+        page = dashboard.page
+        await dashboard.open("")
+        await page.get_by_label("Search agents").fill("hotline")
+        await expect(page.locator("table.grid tbody tr")).to_have_count(1)
+        await page.get_by_role("link", name="Old hotline").click()
+
+        await page.get_by_role("button", name="Delete agent").click()
+        await page.get_by_role("dialog").get_by_role("button", name="Delete agent").click()
+        await expect(page.get_by_role("status").first).to_contain_text(
+            "must be unpublished before deletion"
+        )
+        await page.get_by_role("button", name="Unpublish").click()
+        await expect(page.locator("#agent-status")).to_have_text("draft")
+        await page.get_by_role("button", name="Delete agent").click()
+        await page.get_by_role("dialog").get_by_role("button", name="Delete agent").click()
+        await expect(page.get_by_role("heading", name="Agents", exact=True)).to_be_visible()
+        listed = dashboard.api("GET", "/agents")["data"]
+        assert [a["id"] for a in listed] == [keep["id"]]
+
+    async def test_a_settings_section_shows_the_api_field_errors_then_saves(
+        self, dashboard: Dashboard
+    ) -> None:
+        agent = dashboard.create_agent()
+        page = dashboard.page
+        await dashboard.open("agents", agent["id"], "settings")
+        knowledge = page.locator("form[data-section=knowledge]")
+        editor = knowledge.get_by_label("Knowledge settings (JSON)")
+        body = json.loads(await editor.input_value())
+        await editor.fill(json.dumps({**body, "description": "abc"}))
+        await knowledge.get_by_role("button", name="Save knowledge").click()
+        await expect(knowledge.locator(".form-error")).to_contain_text(
+            "description: The description field must be at least 5 characters."
+        )
+        await editor.fill(json.dumps({**body, "description": "You book tables for Luigi's."}))
+        await knowledge.get_by_role("button", name="Save knowledge").click()
+        await expect(knowledge.locator(".form-error")).to_be_hidden()
+        got = dashboard.api("GET", f"/agents/{agent['id']}")["data"]
+        assert got["description"] == "You book tables for Luigi's."
 
 
 class TestWhatTheRuntimeLoads:
@@ -320,7 +366,7 @@ class TestSafety:
         await expect(page.locator("#nav")).to_contain_text("read-only")
         await expect(page.get_by_role("link", name="SupportBot")).to_be_visible()
         assert await page.get_by_text("New agent").count() == 0
-        for tab in ("trainings", "publish", "settings", "test"):
+        for tab in ("test", "publish", "settings", "trainings"):
             await board.open("agents", agent["id"], tab)
             await expect(page.locator(".panel h2").first).to_be_visible()
             await page.wait_for_load_state("networkidle")

@@ -94,9 +94,19 @@ function drawFlow(config, byNode) {
       const y1 = from.y + from.h;
       const x2 = dest.x + NODE_W / 2;
       const y2 = dest.y;
-      const d = y2 > y1
-        ? `M${x1},${y1} C${x1},${(y1 + y2) / 2} ${x2},${(y1 + y2) / 2} ${x2},${y2 - 4}`
-        : `M${from.x + NODE_W},${from.y + 20} C${from.x + NODE_W + 60},${from.y - 30} ${x2 + 60},${y2 - 30} ${x2},${y2 - 4}`;
+      let d;
+      if (y2 > y1) {
+        d = `M${x1},${y1} C${x1},${(y1 + y2) / 2} ${x2},${(y1 + y2) / 2} ${x2},${y2 - 4}`;
+      } else if (dest.y === from.y) {
+        // A neighbour in the same layer: side to side.
+        const right = dest.x > from.x;
+        const sx = right ? from.x + NODE_W : from.x;
+        const ex = right ? dest.x - 4 : dest.x + NODE_W + 4;
+        d = `M${sx},${from.y + 22} L${ex},${dest.y + 22}`;
+      } else {
+        // Back to an earlier layer: loop out on the right.
+        d = `M${from.x + NODE_W},${from.y + 20} C${from.x + NODE_W + 60},${from.y - 30} ${x2 + 60},${y2 - 30} ${x2},${y2 - 4}`;
+      }
       edges.push(svg("g", { class: "edge" },
         svg("path", { d, "marker-end": "url(#arrow)" }),
         label ? svg("text", { x: (x1 + x2) / 2 + 6, y: (y1 + y2) / 2, class: "edge-label" }, label) : null));
