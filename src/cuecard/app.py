@@ -16,6 +16,7 @@ from cuecard.agent_tests.router import router as agent_tests_router
 from cuecard.agents.router import router as agents_router
 from cuecard.audit.router import router as audit_router
 from cuecard.auth.deps import current_caller
+from cuecard.auth.router import router as auth_router
 from cuecard.auth.service import TokenCache
 from cuecard.calling.router import router as calling_router
 from cuecard.calls.router import router as calls_router
@@ -34,6 +35,7 @@ from cuecard.core.openapi import build_openapi, install_docs
 from cuecard.core.operations import add_metrics_route
 from cuecard.core.ratelimit import build_limiter
 from cuecard.core.tracing import from_env as tracing_from_env
+from cuecard.dashboard.router import router as dashboard_router
 from cuecard.flows.router import router as flows_router
 from cuecard.knowledge.router import router as knowledge_router
 from cuecard.lint.router import router as lint_router
@@ -162,6 +164,8 @@ def create_app(
     app.include_router(calls_router)
     app.include_router(call_reports_router)
     app.include_router(audit_router)
+    app.include_router(auth_router)
+    app.include_router(dashboard_router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
 
