@@ -15,22 +15,22 @@ Use, in a router:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
-from pydantic_core import to_jsonable_python
+from pydantic_core import to_json
 
 from cuecard.core.db import UnitOfWork
 from cuecard.core.errors import PreconditionFailed
 
 
 def etag_of(resource: Any) -> str:
-    """A strong ETag for a resource's JSON representation."""
-    data = to_jsonable_python(resource, by_alias=True)
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+    """A strong ETag for a resource's JSON representation.
+
+    pydantic's own serializer: the same resource always gives the same bytes (fields in model
+    order), at a fraction of the cost of `json.dumps(..., sort_keys=True)` on a big list."""
+    return '"' + hashlib.sha256(to_json(resource, by_alias=True)).hexdigest()[:32] + '"'
 
 
 def _candidates(if_match: str) -> list[str]:
