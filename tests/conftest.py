@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -190,6 +193,27 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_serving(
+    process: subprocess.Popen[bytes], url: str, output: Callable[[], str], seconds: float = 60
+) -> None:
+    """Poll `url` until it answers 200. A server that exits or is not up within `seconds` (a
+    loaded 2-core machine can be slow to start one) is stopped, and RuntimeError carries what
+    `output()` then reads of its log (a pipe ends only once the process does)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=20)
+            raise RuntimeError(f"server did not start: {output()}")
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import SECRET, TokenFactory, bearer, free_port
+from tests.conftest import SECRET, TokenFactory, bearer, free_port, wait_until_serving
 
 
 @contextmanager
@@ -31,19 +31,11 @@ def serve(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60  # a loaded 2-core machine can be slow to start it
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                if process.poll() is None:  # stop it first: its stderr ends only when it does
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=20)
-                raise RuntimeError(f"server did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
-            time.sleep(0.05)
+        wait_until_serving(
+            process,
+            f"{base}/health",
+            lambda: repr(process.stderr.read()),  # type: ignore[union-attr]
+        )
         _groups[base] = process.pid
         yield base
     finally:

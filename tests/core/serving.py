@@ -7,15 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from tests.conftest import SECRET, free_port
+from tests.conftest import SECRET, free_port, wait_until_serving
 
 CUECARD = str(Path(sys.executable).parent / "cuecard")  # the installed command, as users run it
 
@@ -43,16 +40,7 @@ def cuecard_serve(
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {log_file.read_text()}")
-            time.sleep(0.05)
+        wait_until_serving(process, f"{base}/health", log_file.read_text, seconds=30)
         yield base
     finally:
         if process.poll() is None:

@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import SECRET, free_port
+from tests.conftest import SECRET, free_port, wait_until_serving
 
 
 def _pg_bin() -> Path:
@@ -173,16 +172,7 @@ def serve(
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60  # a loaded 2-core machine can be slow to start it
-        while True:
-            try:
-                if httpx.get(f"{base}/livez", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.05)
+        wait_until_serving(process, f"{base}/livez", lambda: log.read_text()[-2000:])
         yield Served(base, process, log)
     finally:
         if process.poll() is None:
