@@ -39,6 +39,7 @@ SERVER_IMPORTS = {
     "snowballstemmer",
     "cryptography",
     "onnx",
+    "threadpoolctl",
 }
 SERVER_DISTRIBUTIONS = {name.replace("_", "-") for name in SERVER_IMPORTS}
 HTTP_COMMAND_HELP = [

@@ -180,6 +180,19 @@ class TestFusion:
         found = retrieve(bus, [Turn("user", "what time does the bus leave")], budget_tokens=10_000)
         assert [d.block.subject for d in found.documents] == ["Timetable"]
 
+    def test_assistant_turns_count_in_bm25_but_not_in_the_dense_query(self) -> None:
+        encoder = encoder_for("en-US")
+        assert encoder is not None
+        analyze = retrieval.analyzer("en-US")
+        caller = [Turn("user", "my parcel has not come"), Turn("user", "what now")]
+        with_reply = [caller[0], Turn("assistant", "Sorry, which warranty plan?"), caller[1]]
+        before = retrieval.query_vector(caller, encoder)
+        after = retrieval.query_vector(with_reply, encoder)
+        assert before is not None and after is not None
+        assert (before == after).all()
+        assert "warranti" in retrieval.query_weights(with_reply, analyze)
+        assert "warranti" not in retrieval.query_weights(caller, analyze)
+
     def test_lexical_evidence_breaks_a_semantic_tie(self) -> None:
         # Two trainings with the same meaning; the caller uses the second one's exact words.
         compiled = compile_snapshot(

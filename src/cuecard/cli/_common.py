@@ -39,6 +39,7 @@ SERVER_MODULES = frozenset(
         "snowballstemmer",
         "cryptography",
         "onnx",
+        "threadpoolctl",
     }
 )
 SERVER_MISSING = "The server is not installed: pip install 'cuecard[server]'"

@@ -144,11 +144,25 @@ def _give_back_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def _one_blas_thread() -> None:
+    """numpy's BLAS computes on one thread in this process, as onnxruntime does (`_options`).
+
+    A ranker's matrix-vector product (thousands of passages x 384) is big enough for OpenBLAS to
+    start a thread per core: measured, a retrieve then cost twice its wall time in CPU, which the
+    other requests of a server process need.
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class Encoder:
     """Text -> unit vector. Thread-safe: index builds run in worker threads."""
 
     def __init__(self) -> None:
         from tokenizers import Tokenizer
+
+        _one_blas_thread()
 
         tokenizer = Tokenizer.from_file(str(_package_file(*_TOKENIZER)))
         tokenizer.no_padding()  # the exported file pads to 128; one text per run needs none

@@ -8,10 +8,13 @@ it), so a query is one short model run, a matrix-vector product and a few dictio
   "returned" meets "returns"); English stop words are dropped; CJK text, which has no spaces,
   becomes character bigrams. The subject counts twice: it names what the training is about.
 - Vectors (dense): a training is the normalised sum of its subject's and its instructions'
-  vectors; the query is the weighted sum of the recent turns' vectors.
+  vectors.
 - The query is the recent conversation, not one message: the last user turn weighs 1, each earlier
   user turn half the one after it, assistant turns a quarter of that. (BM25: a term takes the
-  highest weight it has, so a word repeated by the caller does not drown the others.)
+  highest weight it has, so a word repeated by the caller does not drown the others.) The dense
+  query is the weighted sum of the user turns' vectors only: an assistant turn would weigh a
+  quarter or less there, and encoding the agent's own, longer replies would double the model's
+  cost of a caller turn; its words still count in BM25.
 - Fusion: `DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * bm25 / (bm25 + BM25_HALF)`. The saturation
   maps BM25's unbounded score onto [0, 1) without looking at the other documents, so a score means
   the same thing for every query; rank fusion (RRF) cannot say "nothing here is relevant".
@@ -35,7 +38,6 @@ import asyncio
 import math
 import re
 import unicodedata
-from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -120,8 +122,8 @@ class Bm25Index:
     """An inverted index over trainings: term -> (docs, BM25 weight of the term in each doc).
 
     The weight (idf times the saturated, length-normalised term frequency) is fixed once the
-    index is built, so a query only multiplies by its own term weights and adds. Postings are
-    compact arrays: 12 bytes each rather than a tuple's ~90.
+    index is built, so a query only multiplies by its own term weights and adds, a term's whole
+    postings at once. Postings are numpy arrays: 12 bytes each rather than a tuple's ~90.
     """
 
     def __init__(self, blocks: Sequence[Block], analyze: Callable[[str], list[str]]) -> None:
@@ -142,23 +144,26 @@ class Bm25Index:
             for word, frequency in counts.items():
                 frequencies.setdefault(word, []).append((doc, frequency))
         total = len(self.blocks)
-        self.postings: dict[str, tuple[array[int], array[float]]] = {}
+        self.postings: dict[str, tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]] = {}
         for word, docs in frequencies.items():
             idf = math.log(1 + (total - len(docs) + 0.5) / (len(docs) + 0.5))
             self.postings[word] = (
-                array("i", (doc for doc, _ in docs)),
-                array("d", (idf * tf * (K1 + 1) / (tf + norms[doc]) for doc, tf in docs)),
+                np.fromiter((doc for doc, _ in docs), dtype=np.int32, count=len(docs)),
+                np.fromiter(
+                    (idf * tf * (K1 + 1) / (tf + norms[doc]) for doc, tf in docs),
+                    dtype=np.float64,
+                    count=len(docs),
+                ),
             )
 
-    def scores(self, weights: dict[str, float]) -> list[float]:
+    def scores(self, weights: dict[str, float]) -> npt.NDArray[np.float64]:
         """The score of every document, by position in `blocks`."""
-        scores = [0.0] * len(self.blocks)
+        scores = np.zeros(len(self.blocks), dtype=np.float64)
         for word, weight in weights.items():
             posting = self.postings.get(word)
-            if posting is None:
-                continue
-            for doc, value in zip(*posting, strict=True):
-                scores[doc] += weight * value
+            if posting is not None:
+                docs, values = posting  # a document appears once in a term's postings
+                scores[docs] += weight * values
         return scores
 
 
@@ -194,9 +199,10 @@ def query_weights(messages: Sequence[Turn], analyze: Callable[[str], list[str]]
 
 
 def query_vector(messages: Sequence[Turn], encoder: Encoder) -> Vector | None:
+    """The recent user turns' vectors, weighted (assistant turns count in BM25 only)."""
     total: Vector | None = None
     for message, weight in _turn_weights(messages):
-        if not message.content.strip():
+        if message.role != "user" or not message.content.strip():
             continue
         vector = encoder.encode(message.content) * np.float32(weight)
         total = vector if total is None else total + vector
@@ -245,15 +251,13 @@ class Index:
         """The score of every training (by position); only those > 0 are candidates."""
         lexical = self.bm25.scores(query_weights(messages, self.bm25.analyze))
         if self.dense is None:
-            return lexical
+            bm25_scores: list[float] = lexical.tolist()
+            return bm25_scores
         query = query_vector(messages, self.dense.encoder)
         if query is None:
             return [0.0] * len(lexical)
-        lexical_array = np.asarray(lexical, dtype=np.float64)
         cosine = self.dense.matrix @ query
-        fused = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * lexical_array / (
-            lexical_array + BM25_HALF
-        )
+        fused = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * lexical / (lexical + BM25_HALF)
         # Rounded so that float noise in the last bits never reorders equal trainings.
         fused = np.round(fused, 6)
         background = self.dense.background @ query
