@@ -7,7 +7,6 @@ from pydantic import BaseModel, Field
 from cuecard.agents.schemas import AgentPhoneNumber, Direction
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input
-from cuecard.runtime.compile import Format
 
 
 class NumberDirection(StrEnum):
@@ -78,9 +77,3 @@ class PhoneNumber(BaseModel):
     direction: NumberDirection
     label: str | None
     agent_ids: list[str]
-
-
-class NumberRuntimeConfigQuery(Input):
-    """The runtime config of the agent answering a number: always its published version."""
-
-    format: Format = Format.NATIVE

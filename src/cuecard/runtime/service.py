@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.service import AgentNotFound, live_snapshot
+from cuecard.auth.service import Caller
+from cuecard.calling import service as calling
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.core.errors import AppError, Conflict, NotFound, ServiceUnavailable
@@ -138,6 +140,15 @@ async def runtime_config(
 ) -> RuntimeConfig:
     resolved = await resolve(uow, cache, agent, selector)
     return RuntimeConfig(resolved.compiled.render(fmt), resolved)
+
+
+async def inbound_config(
+    uow: UnitOfWork, cache: CompiledCache, caller: Caller, number: str, fmt: Format
+) -> tuple[str, RuntimeConfig]:
+    """What a telephony bridge loads for a call to `number`: the published runtime config of
+    the agent that answers it, in one request."""
+    agent = await calling.answering_agent(uow, caller, number)
+    return agent["id"], await runtime_config(uow, cache, agent, "published", fmt)
 
 
 def _turns(messages: list[ChatMessage]) -> list[Turn]:
