@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from cuecard.agents.schemas import AgentPhoneNumber, Direction
+from cuecard.agents.settings import Direction
+from cuecard.calling import numbers
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input
 
@@ -21,6 +24,28 @@ class NumberType(StrEnum):
     WHATSAPP = "whatsapp"
     MMS = "mms"
     FAX = "fax"
+
+
+class AgentPhoneNumber(BaseModel):
+    id: str
+    number: str
+    country_code: str | None
+    formatted_number: str
+    international_number: str
+    current_status: str = "active"
+    direction: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AgentPhoneNumber:
+        number = str(row["number"])
+        return cls(
+            id=row["id"],
+            number=number,
+            country_code=row["country_code"],
+            formatted_number=numbers.formatted(number),
+            international_number=numbers.international(number),
+            direction=row["direction"],
+        )
 
 
 class CallingUpdate(Input):

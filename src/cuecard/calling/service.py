@@ -6,12 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.schemas import AgentPhoneNumber
 from cuecard.agents.service import mark_draft, scoped_agent, still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller, get_environment
 from cuecard.calling import assign, numbers, repository
-from cuecard.calling.schemas import CallingState, CallingUpdate, PhoneNumber, PhoneNumberQuery
+from cuecard.calling.schemas import (
+    AgentPhoneNumber,
+    CallingState,
+    CallingUpdate,
+    PhoneNumber,
+    PhoneNumberQuery,
+)
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, NotFound, ValidationFailed
 from cuecard.core.validation import validate_with

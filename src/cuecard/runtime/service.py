@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.service import AgentNotFound, live_snapshot
+from cuecard.agents.service import AgentNotFound
 from cuecard.auth.service import Caller
 from cuecard.calling import service as calling
 from cuecard.core.config import Settings
@@ -35,9 +35,10 @@ from cuecard.runtime.schemas import (
     TrainingIds,
 )
 from cuecard.runtime.tokens import count_tokens
+from cuecard.snapshots import repository as snapshots_repository
+from cuecard.snapshots.reader import read as read_snapshot
+from cuecard.snapshots.service import live_snapshot
 from cuecard.trainings import repository as trainings_repository
-from cuecard.versions import repository as versions_repository
-from cuecard.versions.snapshot import read as read_snapshot
 
 # A draft read races with writes at most this often before it is served uncached.
 _DRAFT_READ_ATTEMPTS = 3
@@ -97,7 +98,7 @@ async def _version(uow: UnitOfWork, cache: CompiledCache, agent: Row, number: in
     compiled = cache.get(key)
     if compiled is not None:
         return Resolved(compiled, number, None, cache_hit=True)
-    frozen = await versions_repository.snapshot(uow, agent["id"], number)
+    frozen = await snapshots_repository.snapshot(uow, agent["id"], number)
     if frozen is None:
         raise VersionNotFound()
     compiled = compile_snapshot(read_snapshot(frozen))
