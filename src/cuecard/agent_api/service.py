@@ -15,7 +15,7 @@ from cuecard.agent_api.schemas import (
     AgentUpdate,
     AgentVoice,
 )
-from cuecard.agents import repository
+from cuecard.agents import repository as agents_repository
 from cuecard.agents import settings as agent_settings
 from cuecard.agents.service import save_settings, still_there
 from cuecard.audit import service as audit
@@ -150,7 +150,7 @@ async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Ag
     )
     if problems:
         raise ValidationFailed({"phone_number_ids": problems})
-    row = await repository.insert(
+    row = await agents_repository.insert(
         uow,
         {
             **values,
@@ -181,7 +181,7 @@ async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Ag
 async def list_agents(
     uow: UnitOfWork, caller: Caller, query: AgentListQuery
 ) -> tuple[list[Agent], int]:
-    rows, total = await repository.page(
+    rows, total = await agents_repository.page(
         uow,
         caller.environment_id,
         status=query.status,
@@ -208,7 +208,7 @@ async def get_agent(uow: UnitOfWork, agent: Row) -> Agent:
 
 async def current_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> Agent | None:
     """The agent as GET shows it now, read afresh (None once it is gone): what If-Match checks."""
-    row = await repository.scoped(uow, caller.environment_id, agent_id)
+    row = await agents_repository.scoped(uow, caller.environment_id, agent_id)
     return None if row is None else await get_agent(uow, row)
 
 
@@ -248,7 +248,7 @@ async def delete_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> None:
         raise Conflict(
             "Published agents must be unpublished before deletion.", code="AGENT_IS_PUBLISHED"
         )
-    await repository.delete(uow, agent["id"])
+    await agents_repository.delete(uow, agent["id"])
     await audit.record(
         uow,
         caller,

@@ -24,7 +24,8 @@ from cuecard.lint.check import publish_gates
 from cuecard.runtime.cache import CompiledCache
 from cuecard.runtime.compile import canonical_json, compile_snapshot
 from cuecard.runtime.service import VersionNotFound, resolve
-from cuecard.snapshots import reader, repository
+from cuecard.snapshots import reader
+from cuecard.snapshots import repository as snapshots_repository
 from cuecard.snapshots.service import live_snapshot
 from cuecard.trainings import repository as trainings_repository
 from cuecard.versions.agent_config import (
@@ -77,14 +78,14 @@ def _summary(agent: Row, row: Row) -> dict[str, Any]:
 async def list_versions(
     uow: UnitOfWork, agent: Row, query: VersionListQuery
 ) -> tuple[list[VersionSummary], int]:
-    rows, total = await repository.page(
+    rows, total = await snapshots_repository.page(
         uow, agent["id"], limit=query.per_page, offset=(query.page - 1) * query.per_page
     )
     return [VersionSummary.model_validate(_summary(agent, row)) for row in rows], total
 
 
 async def get_version(uow: UnitOfWork, agent: Row, version: str) -> Version:
-    row = await repository.get(uow, agent["id"], parse_version_number(version))
+    row = await snapshots_repository.get(uow, agent["id"], parse_version_number(version))
     if row is None:
         raise VersionNotFound()
     return Version.model_validate(
@@ -109,7 +110,7 @@ async def restore_version(
     none: llm_driven).
     """
     number = parse_version_number(version_path)
-    frozen = await repository.snapshot(uow, agent["id"], number)
+    frozen = await snapshots_repository.snapshot(uow, agent["id"], number)
     if frozen is None:
         raise VersionNotFound()
     version = reader.read(frozen)
@@ -304,7 +305,7 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
     compiled = compile_snapshot(frozen_snapshot)
     await publish_gates(uow, row, compiled)
     frozen = canonical_json(frozen_snapshot)
-    await repository.insert(
+    await snapshots_repository.insert(
         uow,
         {
             "id": new_id(),
@@ -339,7 +340,7 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
 
 async def _flow_changed(uow: UnitOfWork, agent: Row) -> bool:
     current = await flows_repository.current(uow, agent["id"])
-    frozen = await repository.snapshot(uow, agent["id"], agent["published_version"])
+    frozen = await snapshots_repository.snapshot(uow, agent["id"], agent["published_version"])
     published = reader.read(frozen)["flow"]["id"] if frozen else None
     return (current["id"] if current else None) != published
 
