@@ -31,13 +31,14 @@ from typing import Any
 
 import asyncpg
 
+from cuecard.agent_api import service as agents_service
+from cuecard.agent_api.schemas import AgentCreate
 from cuecard.agents import repository as agents_repository
-from cuecard.agents import service as agents_service
-from cuecard.agents.schemas import AgentCreate
 from cuecard.auth.service import Caller
 from cuecard.core.db import Database
 from cuecard.trainings import service as trainings_service
 from cuecard.trainings.schemas import TrainingCreate
+from cuecard.versions import service as versions_service
 
 CUECARD = str(Path(sys.executable).with_name("cuecard"))
 SECRET_KEY = "cuecard-bench-secret-key-0123456789"
@@ -255,7 +256,7 @@ async def _publish(db: Database, caller: Caller, agent_id: str) -> None:
     async with db.transaction() as uow:
         row = await agents_repository.scoped(uow, caller.environment_id, agent_id)
         assert row is not None
-        await agents_service.publish_agent(uow, caller, row)
+        await versions_service.publish_agent(uow, caller, row)
 
 
 class _Loader:

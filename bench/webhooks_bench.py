@@ -130,8 +130,8 @@ async def _prepare(url: str, receiver_url: str) -> tuple[str, str]:
                 label="bench",
             )
             env = await auth.get_environment(uow, "default")
-            from cuecard.agents import service as agents
-            from cuecard.agents.schemas import AgentCreate
+            from cuecard.agent_api import service as agents
+            from cuecard.agent_api.schemas import AgentCreate
             from cuecard.auth.service import Caller
             from cuecard.webhooks import service as webhooks
             from cuecard.webhooks.schemas import WebhookCreate

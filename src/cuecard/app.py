@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from cuecard import __version__
 from cuecard.actions.router import router as actions_router
 from cuecard.advanced.router import router as advanced_router
+from cuecard.agent_api.router import router as agents_router
 from cuecard.agent_tests.router import router as agent_tests_router
-from cuecard.agents.router import router as agents_router
 from cuecard.audit.router import router as audit_router
 from cuecard.auth.deps import current_caller
 from cuecard.auth.router import router as auth_router

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from cuecard import models
-from cuecard.agents import schemas
+from cuecard.agent_api import schemas
 from cuecard.agents.settings import (
     AGENT_NAME,
     API_SETTINGS,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from cuecard.runtime.compile import compile_snapshot
-from cuecard.versions import snapshot
+from cuecard.snapshots import reader
 from tests.config_helpers import publish
 
 Headers = dict[str, str]
@@ -61,10 +61,10 @@ class TestPublishedSnapshot:
 
         stored = json.loads(await _stored(app, agent["id"]))
 
-        assert stored["schema_version"] == snapshot.SCHEMA_VERSION == 2
+        assert stored["schema_version"] == reader.SCHEMA_VERSION == 2
         assert stored["actions"] == [] and stored["phone_numbers"] == []
         assert stored["flow"]["conversation_mode"] == "llm_driven"
-        assert snapshot.read(json.dumps(stored)) == stored  # the current shape reads as is
+        assert reader.read(json.dumps(stored)) == stored  # the current shape reads as is
 
 
 class TestReadingVersion1:
@@ -137,10 +137,10 @@ class TestReadingVersion1:
 
 class TestReader:
     def test_a_snapshot_from_a_newer_server_is_refused_not_misread(self) -> None:
-        newer = {**json.loads(STORED_V1), "schema_version": snapshot.SCHEMA_VERSION + 1}
+        newer = {**json.loads(STORED_V1), "schema_version": reader.SCHEMA_VERSION + 1}
 
-        with pytest.raises(snapshot.UnreadableSnapshot):
-            snapshot.read(json.dumps(newer))
+        with pytest.raises(reader.UnreadableSnapshot):
+            reader.read(json.dumps(newer))
 
     def test_version_1_trainings_without_later_fields_get_their_old_meaning(self) -> None:
         old = json.loads(STORED_V1)
@@ -148,7 +148,7 @@ class TestReader:
             for field in ("node_id", "position", "pinned"):
                 del training[field]
 
-        read = snapshot.read(old)
+        read = reader.read(old)
 
         assert [(t["node_id"], t["position"], t["pinned"]) for t in read["trainings"]] == [
             (None, None, False),

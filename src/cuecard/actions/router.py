@@ -17,9 +17,8 @@ from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, require_write, runtime_scope
 from cuecard.auth.service import Caller
 from cuecard.core.etag import etag_of, require_match
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_object
+from cuecard.core.routing import AppSettings, UnitOfWorkRoute, Uow, body_doc, json_object
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope
-from cuecard.runtime.deps import AppSettings
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], route_class=UnitOfWorkRoute)
 

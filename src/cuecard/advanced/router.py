@@ -8,9 +8,8 @@ from cuecard.advanced import service
 from cuecard.advanced.schemas import AdvancedSettingsState, AdvancedSettingsUpdate, Eligibility
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
+from cuecard.core.routing import AppSettings, UnitOfWorkRoute, Uow, body_doc, json_body
 from cuecard.core.schemas import Envelope, MessageEnvelope
-from cuecard.runtime.deps import AppSettings
 
 router = APIRouter(prefix="/api/v1/agents", tags=["advanced settings"], route_class=UnitOfWorkRoute)
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
-from cuecard.agents.schemas import AdvancedSettings
+from cuecard.agent_api.schemas import AdvancedSettings
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input
 

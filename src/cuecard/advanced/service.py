@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from cuecard.advanced.schemas import AdvancedSettingsState, AdvancedSettingsUpdate, Eligibility
+from cuecard.agent_api.schemas import AdvancedSettings
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.schemas import AdvancedSettings
 from cuecard.agents.service import still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller

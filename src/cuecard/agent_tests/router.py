@@ -8,9 +8,9 @@ from cuecard.agent_tests import service
 from cuecard.agent_tests.schemas import AgentTest, AgentTestUpsert, RunRequest, RunResult
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
+from cuecard.core.routing import AppSettings, UnitOfWorkRoute, Uow, body_doc, json_body
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope
-from cuecard.runtime.deps import AppSettings, RuntimeCache
+from cuecard.runtime.deps import RuntimeCache
 
 router = APIRouter(
     prefix="/api/v1/agents/{agent_id}", tags=["agent tests"], route_class=UnitOfWorkRoute

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from cuecard.agents.service import current_agent, scoped_agent
+from cuecard.agents.service import scoped_agent
 from cuecard.auth.deps import Reader
 from cuecard.core.db import Row
-from cuecard.core.etag import require_match
 from cuecard.core.routing import Uow
 
 
@@ -19,13 +18,3 @@ async def _scoped_agent(uow: Uow, caller: Reader, agent_id: str) -> Row:
 
 # Declare it after the Writer dependency and before the body: 401, 403, 404, then 422.
 ScopedAgent = Annotated[Row, Depends(_scoped_agent)]
-
-
-async def _agent_unchanged(request: Request, uow: Uow, caller: Reader, agent: ScopedAgent) -> None:
-    await require_match(
-        request, uow, f"agent:{agent['id']}", lambda: current_agent(uow, caller, agent["id"])
-    )
-
-
-# On agent writes, after ScopedAgent: 412 when If-Match does not name the agent's current ETag.
-AgentUnchanged = Annotated[None, Depends(_agent_unchanged)]

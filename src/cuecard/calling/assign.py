@@ -1,6 +1,6 @@
 """Assigning numbers to an agent: the rules shared by create agent and PUT .../calling.
 
-Imports no agent code, so the agents service can call it without a cycle.
+Imports no agent code, so the Agent object (`agent_api.service`) can call it without a cycle.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
@@ -10,7 +10,6 @@ from cuecard.calling import service
 from cuecard.calling.schemas import (
     CallingState,
     CallingUpdate,
-    NumberRuntimeConfigQuery,
     PhoneNumber,
     PhoneNumberQuery,
 )
@@ -23,8 +22,6 @@ from cuecard.core.routing import (
     query_params,
 )
 from cuecard.core.schemas import Envelope, MessageEnvelope
-from cuecard.runtime.deps import RuntimeCache
-from cuecard.runtime.router import CONFIG_RESPONSES, config_response
 
 router = APIRouter(prefix="/api/v1", tags=["calling"], route_class=UnitOfWorkRoute)
 
@@ -45,24 +42,3 @@ async def list_phone_numbers(
     uow: Uow, caller: Reader, query: Annotated[PhoneNumberQuery, query_params(PhoneNumberQuery)]
 ) -> Envelope[list[PhoneNumber]]:
     return Envelope(data=await service.list_phone_numbers(uow, caller, query))
-
-
-@router.get(
-    "/phone-numbers/{number}/runtime-config",
-    responses=CONFIG_RESPONSES,
-    response_class=Response,
-    openapi_extra=query_doc(NumberRuntimeConfigQuery),
-)
-async def get_inbound_runtime_config(
-    request: Request,
-    uow: Uow,
-    caller: Reader,
-    number: str,
-    cache: RuntimeCache,
-    query: Annotated[NumberRuntimeConfigQuery, query_params(NumberRuntimeConfigQuery)],
-) -> Response:
-    """For a telephony bridge: the published config of the agent answering `number` (E.164)."""
-    agent_id, config = await service.inbound_config(uow, cache, caller, number, query.format)
-    response = config_response(request, config)
-    response.headers["X-Cuecard-Agent-Id"] = agent_id
-    return response

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from cuecard.agents.schemas import AgentPhoneNumber, Direction
+from cuecard.agents.settings import Direction
+from cuecard.calling import numbers
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input
-from cuecard.runtime.compile import Format
 
 
 class NumberDirection(StrEnum):
@@ -22,6 +24,28 @@ class NumberType(StrEnum):
     WHATSAPP = "whatsapp"
     MMS = "mms"
     FAX = "fax"
+
+
+class AgentPhoneNumber(BaseModel):
+    id: str
+    number: str
+    country_code: str | None
+    formatted_number: str
+    international_number: str
+    current_status: str = "active"
+    direction: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AgentPhoneNumber:
+        number = str(row["number"])
+        return cls(
+            id=row["id"],
+            number=number,
+            country_code=row["country_code"],
+            formatted_number=numbers.formatted(number),
+            international_number=numbers.international(number),
+            direction=row["direction"],
+        )
 
 
 class CallingUpdate(Input):
@@ -78,9 +102,3 @@ class PhoneNumber(BaseModel):
     direction: NumberDirection
     label: str | None
     agent_ids: list[str]
-
-
-class NumberRuntimeConfigQuery(Input):
-    """The runtime config of the agent answering a number: always its published version."""
-
-    format: Format = Format.NATIVE

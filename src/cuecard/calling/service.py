@@ -6,18 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.schemas import AgentPhoneNumber
 from cuecard.agents.service import mark_draft, scoped_agent, still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller, get_environment
 from cuecard.calling import assign, numbers, repository
-from cuecard.calling.schemas import CallingState, CallingUpdate, PhoneNumber, PhoneNumberQuery
+from cuecard.calling.schemas import (
+    AgentPhoneNumber,
+    CallingState,
+    CallingUpdate,
+    PhoneNumber,
+    PhoneNumberQuery,
+)
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, NotFound, ValidationFailed
 from cuecard.core.validation import validate_with
-from cuecard.runtime.cache import CompiledCache
-from cuecard.runtime.compile import Format
-from cuecard.runtime.service import RuntimeConfig, runtime_config
 
 
 class PhoneNumberNotFound(NotFound):
@@ -148,11 +150,9 @@ async def remove_number(uow: UnitOfWork, number_or_id: str) -> str:
     return str(row["number"])
 
 
-async def inbound_config(
-    uow: UnitOfWork, cache: CompiledCache, caller: Caller, number: str, fmt: Format
-) -> tuple[str, RuntimeConfig]:
-    """What a telephony bridge loads for a call to `number`: the published runtime config of
-    the agent that answers it, in one request."""
+async def answering_agent(uow: UnitOfWork, caller: Caller, number: str) -> Row:
+    """The caller's agent that answers inbound calls on `number` (E.164), for the telephony
+    bridge's one request (`runtime.service.inbound_config`)."""
     normalized = numbers.normalize(number)
     row = await repository.by_number(uow, normalized) if normalized else None
     if row is None or row["environment_id"] != caller.environment_id:
@@ -160,5 +160,4 @@ async def inbound_config(
     agent_id = await repository.answering_agent(uow, row["id"])
     if agent_id is None:
         raise NoAgentForNumber()
-    agent = await scoped_agent(uow, caller, agent_id)
-    return agent_id, await runtime_config(uow, cache, agent, "published", fmt)
+    return await scoped_agent(uow, caller, agent_id)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from cuecard.agents.schemas import Direction
+from cuecard.agents.settings import Direction
 from cuecard.audit.schemas import DateRange
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from cuecard.core import idempotency
+from cuecard.core.config import Settings
 from cuecard.core.db import UnitOfWork
 from cuecard.core.errors import (
     AppError,
@@ -99,6 +100,15 @@ async def _uow(request: Request) -> UnitOfWork:
 
 
 Uow = Annotated[UnitOfWork, Depends(_uow)]
+
+
+async def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+# The app's settings, for a route that needs one (an outbound target check, the LLM).
+AppSettings = Annotated[Settings, Depends(_settings)]
 
 
 def json_body(model: type[M]) -> Any:

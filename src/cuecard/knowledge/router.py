@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from cuecard.agent_api.schemas import Agent
 from cuecard.agents.deps import ScopedAgent
-from cuecard.agents.schemas import Agent
 from cuecard.auth.deps import Writer
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body
 from cuecard.core.schemas import MessageEnvelope

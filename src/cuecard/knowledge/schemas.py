@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cuecard.agents.schemas import Sensitivity
+from cuecard.agents.settings import Sensitivity
 from cuecard.core.validation import Input
 
 

@@ -1,6 +1,6 @@
 """The linter on a compiled version, and the publish gates an agent's settings switch on.
 
-Imports no domain service (agents.service calls the gates from publish), only the pure rules,
+Imports no domain service (versions.service calls the gates from publish), only the pure rules,
 the test runner and the agent_tests repository.
 """
 

@@ -1,6 +1,6 @@
 """Compile an agent snapshot into what a voice runtime loads.
 
-A snapshot is what publish freezes (`agents.service.snapshot`): the agent's settings, every
+A snapshot is what publish freezes (`snapshots.service.snapshot`): the agent's settings, every
 training with its status, and the agent's conversation flow. The draft is compiled from the same
 shape built from the live rows, so draft and published go through one function.
 

@@ -1,5 +1,5 @@
-"""Dependencies of the runtime and versions routers: the process's compiled-config cache and the
-settings (for the LLM of test conversations). Both async: a `def` dependency costs a thread hop."""
+"""Dependencies of the routers that compile (runtime, versions, lint, agent_tests): the
+process's compiled-config cache. Async: a `def` dependency costs a thread hop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from cuecard.core.config import Settings
 from cuecard.runtime.cache import CompiledCache
 
 
@@ -16,10 +15,4 @@ async def _cache(request: Request) -> CompiledCache:
     return cache
 
 
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 RuntimeCache = Annotated[CompiledCache, Depends(_cache)]
-AppSettings = Annotated[Settings, Depends(_settings)]

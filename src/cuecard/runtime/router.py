@@ -7,21 +7,31 @@ from fastapi import APIRouter, Request, Response
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer, runtime_scope
 from cuecard.core.openapi import UPSTREAM_ERRORS
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
+from cuecard.core.routing import (
+    AppSettings,
+    UnitOfWorkRoute,
+    Uow,
+    body_doc,
+    json_body,
+    query_doc,
+    query_params,
+)
 from cuecard.core.schemas import Envelope
 from cuecard.runtime import service
-from cuecard.runtime.deps import AppSettings, RuntimeCache
+from cuecard.runtime.deps import RuntimeCache
 from cuecard.runtime.schemas import (
     ConversationRequest,
     ConversationResult,
+    NumberRuntimeConfigQuery,
     RetrieveRequest,
     RetrieveResponse,
     RuntimeConfigQuery,
 )
 
-router = APIRouter(
-    prefix="/api/v1/agents/{agent_id}", tags=["runtime"], route_class=UnitOfWorkRoute
-)
+# The agent's runtime endpoints, and the telephony bridge's lookup by number (documented with
+# the calling endpoints, where a bridge's author looks for it).
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
+AGENT = "/agents/{agent_id}"
 
 
 def _etag_matches(if_none_match: str | None, config_hash: str) -> bool:
@@ -47,7 +57,8 @@ CONFIG_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get(
-    "/runtime-config",
+    f"{AGENT}/runtime-config",
+    tags=["runtime"],
     responses=CONFIG_RESPONSES,
     response_class=Response,
     openapi_extra=query_doc(RuntimeConfigQuery),
@@ -84,7 +95,7 @@ def config_response(request: Request, config: service.RuntimeConfig) -> Response
     return Response(config.body, media_type="application/json", headers=headers)
 
 
-@router.post("/runtime/retrieve", openapi_extra=body_doc(RetrieveRequest))
+@router.post(f"{AGENT}/runtime/retrieve", tags=["runtime"], openapi_extra=body_doc(RetrieveRequest))
 @runtime_scope
 async def retrieve_trainings(
     response: Response,
@@ -101,7 +112,10 @@ async def retrieve_trainings(
 
 
 @router.post(
-    "/test-conversations", openapi_extra=body_doc(ConversationRequest), responses=UPSTREAM_ERRORS
+    f"{AGENT}/test-conversations",
+    tags=["runtime"],
+    openapi_extra=body_doc(ConversationRequest),
+    responses=UPSTREAM_ERRORS,
 )
 async def create_test_conversation(
     uow: Uow,
@@ -113,3 +127,25 @@ async def create_test_conversation(
 ) -> Envelope[ConversationResult]:
     result = await service.run_test_conversation(uow, cache, settings, agent, body)
     return Envelope(data=result)
+
+
+@router.get(
+    "/phone-numbers/{number}/runtime-config",
+    tags=["calling"],
+    responses=CONFIG_RESPONSES,
+    response_class=Response,
+    openapi_extra=query_doc(NumberRuntimeConfigQuery),
+)
+async def get_inbound_runtime_config(
+    request: Request,
+    uow: Uow,
+    caller: Reader,
+    number: str,
+    cache: RuntimeCache,
+    query: Annotated[NumberRuntimeConfigQuery, query_params(NumberRuntimeConfigQuery)],
+) -> Response:
+    """For a telephony bridge: the published config of the agent answering `number` (E.164)."""
+    agent_id, config = await service.inbound_config(uow, cache, caller, number, query.format)
+    response = config_response(request, config)
+    response.headers["X-Cuecard-Agent-Id"] = agent_id
+    return response

@@ -42,6 +42,12 @@ class RuntimeConfigQuery(Input):
     format: Format = Format.NATIVE
 
 
+class NumberRuntimeConfigQuery(Input):
+    """The runtime config of the agent answering a number: always its published version."""
+
+    format: Format = Format.NATIVE
+
+
 class ChatMessage(Input):
     role: Literal["user", "assistant"]
     content: str = Field(max_length=MAX_MESSAGE_CHARS)

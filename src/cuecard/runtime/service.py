@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.service import AgentNotFound, live_snapshot
+from cuecard.agents.service import AgentNotFound
+from cuecard.auth.service import Caller
+from cuecard.calling import service as calling
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.core.errors import AppError, Conflict, NotFound, ServiceUnavailable
@@ -33,9 +35,10 @@ from cuecard.runtime.schemas import (
     TrainingIds,
 )
 from cuecard.runtime.tokens import count_tokens
+from cuecard.snapshots import repository as snapshots_repository
+from cuecard.snapshots.reader import read as read_snapshot
+from cuecard.snapshots.service import live_snapshot
 from cuecard.trainings import repository as trainings_repository
-from cuecard.versions import repository as versions_repository
-from cuecard.versions.snapshot import read as read_snapshot
 
 # A draft read races with writes at most this often before it is served uncached.
 _DRAFT_READ_ATTEMPTS = 3
@@ -95,7 +98,7 @@ async def _version(uow: UnitOfWork, cache: CompiledCache, agent: Row, number: in
     compiled = cache.get(key)
     if compiled is not None:
         return Resolved(compiled, number, None, cache_hit=True)
-    frozen = await versions_repository.snapshot(uow, agent["id"], number)
+    frozen = await snapshots_repository.snapshot(uow, agent["id"], number)
     if frozen is None:
         raise VersionNotFound()
     compiled = compile_snapshot(read_snapshot(frozen))
@@ -138,6 +141,15 @@ async def runtime_config(
 ) -> RuntimeConfig:
     resolved = await resolve(uow, cache, agent, selector)
     return RuntimeConfig(resolved.compiled.render(fmt), resolved)
+
+
+async def inbound_config(
+    uow: UnitOfWork, cache: CompiledCache, caller: Caller, number: str, fmt: Format
+) -> tuple[str, RuntimeConfig]:
+    """What a telephony bridge loads for a call to `number`: the published runtime config of
+    the agent that answers it, in one request."""
+    agent = await calling.answering_agent(uow, caller, number)
+    return agent["id"], await runtime_config(uow, cache, agent, "published", fmt)
 
 
 def _turns(messages: list[ChatMessage]) -> list[Turn]:

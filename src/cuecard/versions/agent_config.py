@@ -14,8 +14,8 @@ from typing import Any
 from cuecard.actions import repository as actions_repository
 from cuecard.calling import assign
 from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.snapshots.reader import Snapshot
 from cuecard.versions.schemas import ActionChange, ActionRef, ActionsDiff, PhoneNumbersDiff
-from cuecard.versions.snapshot import Snapshot
 
 # What a restore puts back and a diff compares (timestamps are history; secrets never travel).
 ACTION_FIELDS = (

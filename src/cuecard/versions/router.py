@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from cuecard.agent_api.deps import AgentUnchanged
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
 from cuecard.core.routing import UnitOfWorkRoute, Uow, query_doc, query_params
@@ -13,18 +14,19 @@ from cuecard.versions import service
 from cuecard.versions.schemas import (
     Diff,
     DiffQuery,
+    PublishState,
     RestoreResult,
     Version,
     VersionListQuery,
     VersionSummary,
 )
 
-router = APIRouter(
-    prefix="/api/v1/agents/{agent_id}", tags=["versions"], route_class=UnitOfWorkRoute
-)
+# Publish and unpublish are documented with the agent's own endpoints (Talkover's pages), the
+# rest under versions.
+router = APIRouter(prefix="/api/v1/agents/{agent_id}", route_class=UnitOfWorkRoute)
 
 
-@router.get("/versions", openapi_extra=query_doc(VersionListQuery))
+@router.get("/versions", tags=["versions"], openapi_extra=query_doc(VersionListQuery))
 async def list_versions(
     uow: Uow,
     caller: Reader,
@@ -35,13 +37,13 @@ async def list_versions(
     return Page.of(versions, page=query.page, per_page=query.per_page, total=total)
 
 
-@router.get("/versions/{version}")
+@router.get("/versions/{version}", tags=["versions"])
 async def get_version(uow: Uow, caller: Reader, agent: ScopedAgent, version: str
                       ) -> Envelope[Version]:  # fmt: skip
     return Envelope(data=await service.get_version(uow, agent, version))
 
 
-@router.post("/versions/{version}/restore")
+@router.post("/versions/{version}/restore", tags=["versions"])
 async def restore_version(
     uow: Uow, caller: Writer, agent: ScopedAgent, version: str
 ) -> MessageEnvelope[RestoreResult]:
@@ -52,7 +54,7 @@ async def restore_version(
     )
 
 
-@router.get("/diff", openapi_extra=query_doc(DiffQuery))
+@router.get("/diff", tags=["versions"], openapi_extra=query_doc(DiffQuery))
 async def diff_versions(
     uow: Uow,
     caller: Reader,
@@ -61,3 +63,19 @@ async def diff_versions(
     cache: RuntimeCache,
 ) -> Envelope[Diff]:
     return Envelope(data=await service.diff(uow, cache, agent, query.from_, query.to))
+
+
+@router.post("/publish", tags=["agents"])
+async def publish_agent(
+    uow: Uow, caller: Writer, agent: ScopedAgent, unchanged: AgentUnchanged
+) -> MessageEnvelope[PublishState]:
+    state = await service.publish_agent(uow, caller, agent)
+    return MessageEnvelope(message="Agent published successfully", data=state)
+
+
+@router.post("/unpublish", tags=["agents"])
+async def unpublish_agent(
+    uow: Uow, caller: Writer, agent: ScopedAgent, unchanged: AgentUnchanged
+) -> MessageEnvelope[PublishState]:
+    state = await service.unpublish_agent(uow, caller, agent)
+    return MessageEnvelope(message="Agent unpublished successfully", data=state)

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cuecard.agents.schemas import Agent
+from cuecard.agent_api.schemas import Agent, AgentStatus
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input, PageNumber
 from cuecard.runtime.schemas import VersionSelector
@@ -162,3 +162,14 @@ class Diff(BaseModel):
     actions: ActionsDiff = Field(default_factory=ActionsDiff)
     phone_numbers: PhoneNumbersDiff = Field(default_factory=PhoneNumbersDiff)
     tokens: TokenDelta = Field(description="Compiled prompt tokens (system + nodes), cl100k.")
+
+
+class PublishState(BaseModel):
+    """Publish/unpublish responses (reference §3.8), plus the version number."""
+
+    id: str
+    name: str
+    current_status: AgentStatus
+    is_ready_to_publish: bool
+    updated_at: Timestamp
+    version: int | None

@@ -1,5 +1,6 @@
-"""Version rules: listing the immutable snapshots publish made, restoring one into the draft
-(losing nothing), and diffing any two of draft, published and N."""
+"""Version rules: publishing the draft as the next immutable version (and unpublishing),
+listing them, restoring one into the draft (losing nothing), and diffing any two of draft,
+published and N."""
 
 from __future__ import annotations
 
@@ -7,19 +8,26 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from cuecard.agent_api.schemas import AgentStatus
+from cuecard.agent_api.service import is_ready, load_agent, missing_to_publish
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.service import AgentNotFound, load_agent
+from cuecard.agents.service import AgentNotFound, still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
-from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.errors import ValidationFailed
 from cuecard.core.validation import INT_MAX
 from cuecard.flows import repository as flows_repository
 from cuecard.flows.schemas import ConversationMode
 from cuecard.flows.service import save_flow
+from cuecard.lint.check import publish_gates
 from cuecard.runtime.cache import CompiledCache
+from cuecard.runtime.compile import canonical_json, compile_snapshot
 from cuecard.runtime.service import VersionNotFound, resolve
+from cuecard.snapshots import reader
+from cuecard.snapshots import repository as snapshots_repository
+from cuecard.snapshots.service import live_snapshot
 from cuecard.trainings import repository as trainings_repository
-from cuecard.versions import repository, snapshot
 from cuecard.versions.agent_config import (
     diff_actions,
     diff_numbers,
@@ -31,6 +39,7 @@ from cuecard.versions.schemas import (
     DiffSide,
     FlowDiff,
     PublishedBy,
+    PublishState,
     RestoreResult,
     SettingChange,
     TokenDelta,
@@ -41,6 +50,7 @@ from cuecard.versions.schemas import (
     VersionListQuery,
     VersionSummary,
 )
+from cuecard.webhooks.outbox import emit
 
 # What a restore puts back and a diff compares; timestamps are history, not content.
 TRAINING_FIELDS = ("node_id", "subject", "instructions", "current_status", "position", "pinned")
@@ -68,18 +78,18 @@ def _summary(agent: Row, row: Row) -> dict[str, Any]:
 async def list_versions(
     uow: UnitOfWork, agent: Row, query: VersionListQuery
 ) -> tuple[list[VersionSummary], int]:
-    rows, total = await repository.page(
+    rows, total = await snapshots_repository.page(
         uow, agent["id"], limit=query.per_page, offset=(query.page - 1) * query.per_page
     )
     return [VersionSummary.model_validate(_summary(agent, row)) for row in rows], total
 
 
 async def get_version(uow: UnitOfWork, agent: Row, version: str) -> Version:
-    row = await repository.get(uow, agent["id"], parse_version_number(version))
+    row = await snapshots_repository.get(uow, agent["id"], parse_version_number(version))
     if row is None:
         raise VersionNotFound()
     return Version.model_validate(
-        {**_summary(agent, row), "snapshot": snapshot.read(row["snapshot"])}
+        {**_summary(agent, row), "snapshot": reader.read(row["snapshot"])}
     )
 
 
@@ -100,10 +110,10 @@ async def restore_version(
     none: llm_driven).
     """
     number = parse_version_number(version_path)
-    frozen = await repository.snapshot(uow, agent["id"], number)
+    frozen = await snapshots_repository.snapshot(uow, agent["id"], number)
     if frozen is None:
         raise VersionNotFound()
-    version = snapshot.read(frozen)
+    version = reader.read(frozen)
     now = utcnow()
     settings = {k: v for k, v in version["agent"].items() if k in agents_repository.SETTINGS}
     # The agent row first, as publish does: a concurrent training write waits for this restore.
@@ -273,3 +283,95 @@ async def diff(
         phone_numbers=phone_numbers,
         tokens=TokenDelta(from_=old_tokens, to=new_tokens, delta=new_tokens - old_tokens),
     )  # fmt: skip
+
+
+async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishState:
+    """Freeze the draft as the next version. Publishing an unchanged published agent is a no-op.
+
+    A flow save leaves a published agent published (Talkover), so a published agent whose flow
+    changed since its version publishes again."""
+    if agent["current_status"] == AgentStatus.PUBLISHED and not await _flow_changed(uow, agent):
+        trainings = await trainings_repository.for_agent(uow, agent["id"])
+        return _publish_state(agent, trainings)
+    now = utcnow()
+    # Take the agent row first: a training write racing with us waits, and the trainings read
+    # below are the ones the version really has.
+    row = still_there(await agents_repository.set_published(uow, agent["id"], now))
+    trainings = await trainings_repository.for_agent(uow, row["id"])
+    missing = missing_to_publish(row, trainings)
+    if missing:
+        raise ValidationFailed(missing, message="The agent is not ready to publish.")
+    frozen_snapshot = await live_snapshot(uow, row, trainings)
+    compiled = compile_snapshot(frozen_snapshot)
+    await publish_gates(uow, row, compiled)
+    frozen = canonical_json(frozen_snapshot)
+    await snapshots_repository.insert(
+        uow,
+        {
+            "id": new_id(),
+            "agent_id": row["id"],
+            "version": row["published_version"],
+            "snapshot": frozen,
+            # The hash of the compiled config, so a version, its runtime-config ETag and a diff
+            # name the same thing.
+            "config_hash": (config_hash := compiled.config_hash),
+            "published_at": now,
+            "published_by_token_id": caller.token_id,
+        },
+    )
+    published = {"version": row["published_version"], "config_hash": config_hash}
+    await audit.record(
+        uow,
+        caller,
+        "agent.published",
+        agent_id=row["id"],
+        target_type="agent",
+        target_id=row["id"],
+        changes=published,
+    )
+    await emit(
+        uow,
+        row["id"],
+        "event_agent_published",
+        {"agent": {"id": row["id"], "name": row["name"]}, **published},
+    )
+    return _publish_state(row, trainings)
+
+
+async def _flow_changed(uow: UnitOfWork, agent: Row) -> bool:
+    current = await flows_repository.current(uow, agent["id"])
+    frozen = await snapshots_repository.snapshot(uow, agent["id"], agent["published_version"])
+    published = reader.read(frozen)["flow"]["id"] if frozen else None
+    return (current["id"] if current else None) != published
+
+
+async def unpublish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishState:
+    row = agent
+    if row["current_status"] == AgentStatus.PUBLISHED:
+        row = still_there(await agents_repository.set_unpublished(uow, row["id"], utcnow()))
+        await audit.record(
+            uow,
+            caller,
+            "agent.unpublished",
+            agent_id=row["id"],
+            target_type="agent",
+            target_id=row["id"],
+        )
+        await emit(
+            uow,
+            row["id"],
+            "event_agent_unpublished",
+            {"agent": {"id": row["id"], "name": row["name"]}},
+        )
+    return _publish_state(row, await trainings_repository.for_agent(uow, row["id"]))
+
+
+def _publish_state(row: Row, trainings: list[Row]) -> PublishState:
+    return PublishState(
+        id=row["id"],
+        name=row["name"],
+        current_status=row["current_status"],
+        is_ready_to_publish=is_ready(row, trainings),
+        updated_at=row["updated_at"],
+        version=row["published_version"],
+    )

@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from cuecard.agent_api.schemas import Agent
 from cuecard.agents.deps import ScopedAgent
-from cuecard.agents.schemas import Agent
 from cuecard.auth.deps import Reader, Writer
 from cuecard.core.routing import (
     UnitOfWorkRoute,

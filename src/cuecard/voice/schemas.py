@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from cuecard.agents.schemas import Language, Speaker
+from cuecard.agents.settings import Language, Speaker
 from cuecard.core.validation import Input
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cuecard.agent_api.schemas import Agent
+from cuecard.agent_api.service import load_agent
 from cuecard.agents import repository as agents_repository
-from cuecard.agents.schemas import Agent
-from cuecard.agents.service import load_agent, still_there
+from cuecard.agents.service import still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.core.db import Row, UnitOfWork, utcnow

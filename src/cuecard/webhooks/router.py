@@ -5,9 +5,16 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
+from cuecard.core.routing import (
+    AppSettings,
+    UnitOfWorkRoute,
+    Uow,
+    body_doc,
+    json_body,
+    query_doc,
+    query_params,
+)
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope
-from cuecard.runtime.deps import AppSettings
 from cuecard.webhooks import service
 from cuecard.webhooks.deps import SecretKey, WebhookAgent
 from cuecard.webhooks.schemas import (

@@ -4,9 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Response, status
 
-from cuecard.agents import service
-from cuecard.agents.deps import AgentUnchanged, ScopedAgent
-from cuecard.agents.schemas import Agent, AgentCreate, AgentListQuery, AgentUpdate, PublishState
+from cuecard.agent_api import service
+from cuecard.agent_api.deps import AgentUnchanged
+from cuecard.agent_api.schemas import Agent, AgentCreate, AgentListQuery, AgentUpdate
+from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
 from cuecard.core.etag import etag_of
 from cuecard.core.routing import (
@@ -70,19 +71,3 @@ async def delete_agent(
 ) -> Message:
     await service.delete_agent(uow, caller, agent)
     return Message(message="Agent deleted successfully")
-
-
-@router.post("/{agent_id}/publish")
-async def publish_agent(
-    uow: Uow, caller: Writer, agent: ScopedAgent, unchanged: AgentUnchanged
-) -> MessageEnvelope[PublishState]:
-    state = await service.publish_agent(uow, caller, agent)
-    return MessageEnvelope(message="Agent published successfully", data=state)
-
-
-@router.post("/{agent_id}/unpublish")
-async def unpublish_agent(
-    uow: Uow, caller: Writer, agent: ScopedAgent, unchanged: AgentUnchanged
-) -> MessageEnvelope[PublishState]:
-    state = await service.unpublish_agent(uow, caller, agent)
-    return MessageEnvelope(message="Agent unpublished successfully", data=state)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -8,13 +7,8 @@ from pydantic import BaseModel, Field, create_model
 
 from cuecard.actions.schemas import Action
 from cuecard.agents import settings
-
-# Re-exported: the enums live with the settings they constrain.
-from cuecard.agents.settings import Direction as Direction
-from cuecard.agents.settings import Language as Language
-from cuecard.agents.settings import Sensitivity as Sensitivity
-from cuecard.agents.settings import Speaker as Speaker
-from cuecard.calling import numbers
+from cuecard.agents.settings import Direction
+from cuecard.calling.schemas import AgentPhoneNumber
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input, PageNumber
 from cuecard.trainings.schemas import Training
@@ -83,28 +77,6 @@ class AgentVoice(BaseModel):
     provider_voice_id: str | None
 
 
-class AgentPhoneNumber(BaseModel):
-    id: str
-    number: str
-    country_code: str | None
-    formatted_number: str
-    international_number: str
-    current_status: str = "active"
-    direction: str
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> AgentPhoneNumber:
-        number = str(row["number"])
-        return cls(
-            id=row["id"],
-            number=number,
-            country_code=row["country_code"],
-            formatted_number=numbers.formatted(number),
-            international_number=numbers.international(number),
-            direction=row["direction"],
-        )
-
-
 class AdvancedSettings(BaseModel):
     enable_initial_message_cache: bool
 
@@ -152,14 +124,3 @@ class Agent(BaseModel):
     publish_requires_passing_tests: bool
     published_version: int | None
     advanced_settings: AdvancedSettings
-
-
-class PublishState(BaseModel):
-    """Publish/unpublish responses (reference §3.8), plus the version number."""
-
-    id: str
-    name: str
-    current_status: AgentStatus
-    is_ready_to_publish: bool
-    updated_at: Timestamp
-    version: int | None

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cuecard.agents.service import EMBEDDED_TRAININGS
+from cuecard.agent_api.service import EMBEDDED_TRAININGS
 
 BIG = EMBEDDED_TRAININGS + 2
 

@@ -16,7 +16,7 @@ Versions:
    flow_config}`. Agent settings a version did not know stay absent from `agent`: a restore
    keeps the current value of those.
 
-Changing the shape: bump SCHEMA_VERSION, write the new shape in `agents.service.snapshot`, and
+Changing the shape: bump SCHEMA_VERSION, write the new shape in `snapshots.service.snapshot`, and
 add an `_upgrade_to_N` step below (with a test that reads a stored snapshot of the old shape).
 Never change a step once released. The compiled config does not depend on the version number,
 so an upgrade must keep every `config_hash` as it was.

@@ -42,7 +42,7 @@ async def snapshot(uow: UnitOfWork, agent_id: str, version: int) -> str | None:
 
 
 async def insert(uow: UnitOfWork, values: dict[str, Any]) -> None:
-    """Store a published version (publish: `agents.service.publish_agent`)."""
+    """Store a published version (publish: `versions.service.publish_agent`)."""
     await uow.write(
         "INSERT INTO agent_versions (id, agent_id, version, snapshot, config_hash, "
         "published_at, published_by_token_id) VALUES (:id, :agent_id, :version, :snapshot, "
