@@ -12,17 +12,16 @@ Every answer's status is checked, and the variants' list and get bodies must be 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from observability_overhead import base_source  # a git archive of another commit's src/
+
 SECRET = "bench-secret-key-0123456789"
 WORKLOADS = ("list", "get", "upsert")
 
@@ -118,15 +117,6 @@ async def main() -> None:
 
 asyncio.run(main())
 """
-
-
-def base_source(rev: str, into: Path) -> Path:
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev, "src"], capture_output=True, check=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return into / "src"
 
 
 def main() -> None:
