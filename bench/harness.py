@@ -184,14 +184,26 @@ def request(
     method: str, url: str, token: str, body: dict[str, Any] | None = None, timeout: float = 10
 ) -> tuple[int, Any]:
     """One request outside wrk: checks a workload's exact status and body before loading it."""
+    status, _, raw = exchange(method, url, token, body, timeout)
+    try:
+        return status, json.loads(raw or b"null")
+    except ValueError:
+        return status, raw.decode(errors="replace")[:300]
+
+
+def exchange(
+    method: str, url: str, token: str, body: dict[str, Any] | None = None, timeout: float = 10
+) -> tuple[int, dict[str, str], bytes]:
+    """One request: its status, headers (lower-cased names) and raw body."""
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
-            return int(response.status), json.loads(response.read() or b"null")
+            got = {k.lower(): v for k, v in response.headers.items()}
+            return int(response.status), got, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")[:300]
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
 
 
 @dataclass
@@ -238,6 +250,7 @@ class Row:
     extra_non_2xx: int = 0
     attempts: int = 0
     note: str = ""
+    server: str = "cuecard"  # or "reference": bench/reference_app.py on the same data
 
     @property
     def rps(self) -> float:
@@ -279,9 +292,6 @@ class Row:
     @property
     def failed(self) -> bool:
         return bool(self.note) or not self.runs or self.socket_errors + self.non_2xx > 0
-
-    def key(self) -> tuple[str, str, int, int]:
-        return (self.db, self.workload, self.workers, self.conns)
 
 
 def _busy_ticks() -> int:

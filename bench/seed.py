@@ -12,6 +12,9 @@ Datasets:
   with a node_id), published; 1 "retrieve" agent with 1,000 varied trainings without node_id
   (far over its token budget, so they are served by retrieval), published.
 - scale: base plus 10,000 agents with 100 trainings each (1,000,000 more trainings).
+- big: one agent with 10,000 trainings (the per-agent maximum) in an environment of its own
+  ("big", with its own token), for issue 8's row: a big agent published and compiled in a loop
+  while another environment reads.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ UPSERT_AGENTS, UPSERT_NODES = 100, 1000
 READ_AGENTS, READ_TRAININGS = 100, 20
 RETRIEVE_TRAININGS = 1000
 SCALE_AGENTS, SCALE_TRAININGS = 10_000, 100
+BIG_TRAININGS = 10_000  # the per-agent maximum (CUECARD_MAX_TRAININGS_PER_AGENT's default)
 
 _TOPICS = (
     "refund", "delivery", "invoice", "shipping", "subscription", "warranty", "password",
@@ -210,6 +214,50 @@ async def _seed_scale(dataset: Dataset) -> None:
         await db.close()
     dataset.agents += SCALE_AGENTS
     dataset.trainings += SCALE_AGENTS * SCALE_TRAININGS
+
+
+@dataclass
+class BigAgent:
+    token: str
+    agent_id: str
+
+
+def seed_big(dataset: Dataset) -> BigAgent:
+    """Add the "big" environment, its token and one agent with BIG_TRAININGS trainings."""
+    _cli(dataset.url, "environments", "create", "big", "--rate-limit", "1000000")
+    token = _cli(dataset.url, "tokens", "create", "--environment", "big", "--label", "bench-big")
+    return BigAgent(token, asyncio.run(_seed_big(dataset)))
+
+
+async def _seed_big(dataset: Dataset) -> str:
+    db = await Database.connect(dataset.url)
+    try:
+        caller = await _caller(db)
+        agent, training = await _templates(db, caller)
+        loader = await _Loader.open(dataset.url, agent, training)
+        big = new_id()
+        try:
+            await loader.agents([(big, "bench-big")])
+            texts = _paragraphs(500, seed=5)
+            await loader.trainings(
+                (big, f"big-{n:05d}", *texts[n % len(texts)]) for n in range(BIG_TRAININGS)
+            )
+            await loader.finish()
+        finally:
+            await loader.close()
+        await _delete(db, agent["id"])
+        async with db.transaction() as uow:
+            # Copies start in the template's environment; this one belongs to "big".
+            await uow.write(
+                "UPDATE agents SET environment_id = "
+                "(SELECT id FROM environments WHERE name = 'big') WHERE id = :id",
+                {"id": big},
+            )
+    finally:
+        await db.close()
+    dataset.agents += 1
+    dataset.trainings += BIG_TRAININGS
+    return big
 
 
 def new_id() -> str:

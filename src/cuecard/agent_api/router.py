@@ -9,7 +9,7 @@ from cuecard.agent_api.deps import AgentUnchanged
 from cuecard.agent_api.schemas import Agent, AgentCreate, AgentListQuery, AgentUpdate
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, Writer
-from cuecard.core.etag import etag_of
+from cuecard.core.etag import enveloped_with_etag, etag_of
 from cuecard.core.routing import (
     UnitOfWorkRoute,
     Uow,
@@ -44,11 +44,9 @@ async def list_agents(
     return Page.of(agents, page=query.page, per_page=query.per_page, total=total)
 
 
-@router.get("/{agent_id}")
-async def get_agent(response: Response, uow: Uow, agent: ScopedAgent) -> Envelope[Agent]:
-    found = await service.get_agent(uow, agent)
-    response.headers["ETag"] = etag_of(found)
-    return Envelope(data=found)
+@router.get("/{agent_id}", response_model=Envelope[Agent])
+async def get_agent(uow: Uow, agent: ScopedAgent) -> Response:
+    return enveloped_with_etag(await service.get_agent(uow, agent))
 
 
 @router.patch("/{agent_id}", openapi_extra=body_doc(AgentUpdate))

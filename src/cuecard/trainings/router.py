@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, require_write
 from cuecard.auth.service import Caller
-from cuecard.core.etag import etag_of
+from cuecard.core.etag import enveloped_with_etag
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope, Page
 from cuecard.trainings import service
@@ -31,15 +31,18 @@ TrainingDeleter = Annotated[
 ]
 
 
-@router.get("", openapi_extra=query_doc(TrainingListQuery))
+@router.get(
+    "",
+    response_model=Envelope[list[Training]] | Page[Training],
+    openapi_extra=query_doc(TrainingListQuery),
+)
 async def list_trainings(
     request: Request,
-    response: Response,
     uow: Uow,
     caller: Reader,
     agent: ScopedAgent,
     query: Annotated[TrainingListQuery, query_params(TrainingListQuery)],
-) -> Envelope[list[Training]] | Page[Training]:
+) -> Envelope[list[Training]] | Page[Training] | Response:
     if query.paginated:
         page, per_page = query.page or 1, query.per_page or DEFAULT_PER_PAGE
         found, total = await service.page_trainings(
@@ -50,7 +53,7 @@ async def list_trainings(
     trainings = await service.list_trainings(uow, agent, query.current_status, limit=limit)
     if query.current_status is None:
         # The whole collection's ETag is what If-Match on a training write is checked against.
-        response.headers["ETag"] = etag_of(trainings)
+        return enveloped_with_etag(trainings)
     return Envelope(data=trainings)
 
 

@@ -4,6 +4,7 @@ published and N."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -302,7 +303,8 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
     if missing:
         raise ValidationFailed(missing, message="The agent is not ready to publish.")
     frozen_snapshot = await live_snapshot(uow, row, trainings)
-    compiled = compile_snapshot(frozen_snapshot)
+    # Off the event loop: compiling a big agent takes most of a second of CPU.
+    compiled = await asyncio.to_thread(compile_snapshot, frozen_snapshot)
     await publish_gates(uow, row, compiled)
     frozen = canonical_json(frozen_snapshot)
     await snapshots_repository.insert(
