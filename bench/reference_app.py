@@ -422,10 +422,14 @@ class _PostgresTx:
 # --- the app ----------------------------------------------------------------------------------
 
 
+# (token id, environment id, read_only, label) of a bearer token.
+Caller = tuple[str, str, bool, str | None]
+
+
 class State:
     db: Db
     key: bytes
-    tokens: dict[str, tuple[tuple[str, str, bool, str | None] | None, float]]
+    tokens: dict[str, tuple[Caller | None, float]]
     compiled: dict[tuple[str, int], Compiled]
     vectors: Any
 
@@ -436,7 +440,7 @@ S.compiled = {}
 S.vectors = None
 
 
-async def caller(request: Request) -> tuple[str, str, bool, str | None] | None:
+async def caller(request: Request) -> Caller | None:
     """(token id, environment id, read_only, label) of the bearer token, or None (401)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
@@ -453,7 +457,7 @@ async def caller(request: Request) -> tuple[str, str, bool, str | None] | None:
     return found
 
 
-async def _lookup(digest: str) -> tuple[str, str, bool, str | None] | None:
+async def _lookup(digest: str) -> Caller | None:
     async with S.db.transaction() as tx:
         rows = await tx.all(SQL_TOKEN, {"digest": digest})
         if not rows or not hmac.compare_digest(rows[0][5], digest):
@@ -479,7 +483,7 @@ def _ts(value: datetime) -> Any:
     return stamp(value) if _sqlite() else value
 
 
-async def scoped(request: Request, who: tuple[str, str, bool, str | None]) -> Sequence[Any] | None:
+async def scoped(request: Request, who: Caller) -> Sequence[Any] | None:
     agent_id = request.path_params["agent_id"]
     if not UUID.match(agent_id):
         return None
@@ -489,15 +493,28 @@ async def scoped(request: Request, who: tuple[str, str, bool, str | None]) -> Se
 NOT_FOUND = "Agent not found"
 
 
-async def upsert_training(request: Request) -> Response:
+async def authorized(request: Request, *, write: str | None = None
+                     ) -> tuple[Caller, Sequence[Any]] | Response:  # fmt: skip
+    """The caller and its agent, or the refusal Cuecard gives: 401, 403 for a read-only token on
+    a write (`write` is the message), 404 for an agent that is not the caller's."""
     who = await caller(request)
     if who is None:
         return refusal(401, "Unauthenticated.")
-    if who[2]:
-        return refusal(403, "You are not authorized to create training for this agent.")
+    if write is not None and who[2]:
+        return refusal(403, write)
     agent = await scoped(request, who)
     if agent is None:
         return refusal(404, NOT_FOUND)
+    return who, agent
+
+
+async def upsert_training(request: Request) -> Response:
+    allowed = await authorized(
+        request, write="You are not authorized to create training for this agent."
+    )
+    if isinstance(allowed, Response):
+        return allowed
+    who, agent = allowed
     try:
         body = _training_in.decode(await request.body())
     except msgspec.DecodeError:
@@ -510,7 +527,7 @@ async def upsert_training(request: Request) -> Response:
         return refusal(422, f"The agent already has the maximum of {MAX_TRAININGS} trainings.")
 
 
-async def _upsert(who: tuple[str, str, bool, str | None], agent_id: str, body: TrainingIn
+async def _upsert(who: Caller, agent_id: str, body: TrainingIn
                   ) -> Response:  # fmt: skip
     candidate = str(uuid.uuid4())
     async with S.db.transaction() as tx:
@@ -583,24 +600,20 @@ class _TooMany(Exception):
 
 
 async def list_trainings(request: Request) -> Response:
-    who = await caller(request)
-    if who is None:
-        return refusal(401, "Unauthenticated.")
-    agent = await scoped(request, who)
-    if agent is None:
-        return refusal(404, NOT_FOUND)
+    allowed = await authorized(request)
+    if isinstance(allowed, Response):
+        return allowed
+    _, agent = allowed
     rows = await S.db.all(SQL_LIST, {"agent_id": agent[0], "limit": MAX_TRAININGS, "offset": 0})
     data = [training_json(r) for r in rows]
     return answer(200, {"success": True, "data": data}, {"ETag": etag(data)})
 
 
 async def get_agent(request: Request) -> Response:
-    who = await caller(request)
-    if who is None:
-        return refusal(401, "Unauthenticated.")
-    agent = await scoped(request, who)
-    if agent is None:
-        return refusal(404, NOT_FOUND)
+    allowed = await authorized(request)
+    if isinstance(allowed, Response):
+        return allowed
+    _, agent = allowed
     agent_id = agent[0]
     first = await S.db.all(SQL_LIST, {"agent_id": agent_id, "limit": EMBEDDED + 1, "offset": 0})
     if await S.db.all(SQL_ACTIONS, {"agent_id": agent_id}) or await S.db.all(
@@ -639,12 +652,10 @@ async def published(agent: Sequence[Any], selector: str | int) -> tuple[Compiled
 
 
 async def runtime_config(request: Request) -> Response:
-    who = await caller(request)
-    if who is None:
-        return refusal(401, "Unauthenticated.")
-    agent = await scoped(request, who)
-    if agent is None:
-        return refusal(404, NOT_FOUND)
+    allowed = await authorized(request)
+    if isinstance(allowed, Response):
+        return allowed
+    _, agent = allowed
     version = request.query_params.get("version", "published")
     fmt = Format(request.query_params.get("format", Format.NATIVE.value))
     found = await published(agent, version if version in ("published",) else int(version))
@@ -666,12 +677,10 @@ async def runtime_config(request: Request) -> Response:
 
 
 async def retrieve_trainings(request: Request) -> Response:
-    who = await caller(request)
-    if who is None:
-        return refusal(401, "Unauthenticated.")
-    agent = await scoped(request, who)
-    if agent is None:
-        return refusal(404, NOT_FOUND)
+    allowed = await authorized(request)
+    if isinstance(allowed, Response):
+        return allowed
+    _, agent = allowed
     try:
         body = _retrieve_in.decode(await request.body())
     except msgspec.DecodeError:
