@@ -215,12 +215,12 @@ class TestCache:
             for version, fmt in [
                 ("draft", "native"),
                 ("draft", "pipecat-flows"),
-                ("published", "native"),
-                (1, "openai-messages"),  # the version `published` named: already compiled
+                ("published", "native"),  # compiled by the publish itself
+                (1, "openai-messages"),
                 ("published", "native"),
             ]
         ]
-        assert served == ["miss", "hit", "miss", "hit", "hit"]
+        assert served == ["miss", "hit", "hit", "hit", "hit"]
 
     async def test_every_write_is_seen_by_the_next_read(
         self, client: httpx.AsyncClient, headers: Headers, agent: Agent
@@ -257,6 +257,25 @@ class TestCache:
         mode = {"conversation_mode": "llm_driven"}
         seen = await read_after(client.put(f"{url}/flow", json=mode, headers=headers))
         assert seen["nodes"] == {} and seen["system_prompt"].endswith("v1")
+
+    async def test_the_first_fetch_after_publish_is_not_compiled_again(
+        self, client: httpx.AsyncClient, headers: Headers, agent: Agent, settings: Settings
+    ) -> None:
+        await add_training(client, headers, agent["id"])
+        await publish(client, headers, agent["id"])
+        await add_training(client, headers, agent["id"], subject="Second")
+        await publish(client, headers, agent["id"])
+        first = await config(client, headers, agent["id"], "published")
+        assert first.headers["X-Cuecard-Cache"] == "hit"
+        assert "### Second" in first.json()["system_prompt"]
+        # Only the server that published has it: another one compiles the stored version.
+        other = create_app(settings)
+        async with other.router.lifespan_context(other):
+            transport = httpx.ASGITransport(app=other)
+            async with httpx.AsyncClient(transport=transport, base_url="http://x") as fresh:
+                theirs = await config(fresh, headers, agent["id"], "published")
+        assert theirs.headers["X-Cuecard-Cache"] == "miss"
+        assert theirs.content == first.content
 
     async def test_a_published_version_stays_cached_while_the_draft_changes(
         self, client: httpx.AsyncClient, headers: Headers, agent: Agent

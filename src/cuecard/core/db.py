@@ -129,6 +129,21 @@ def _faults(on_fault: Callable[[ServiceUnavailable], None]) -> Iterator[None]:
 class UnitOfWork(ABC):
     """One transaction. Reads before the first write run in autocommit."""
 
+    _on_commit: list[Callable[[], None]] | None = None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this transaction has committed, never if it rolls back: for
+        state outside the database that must only ever show committed data (compiled configs)."""
+        if self._on_commit is None:
+            self._on_commit = []
+        self._on_commit.append(callback)
+
+    def _ended(self, *, committed: bool) -> None:
+        callbacks, self._on_commit = self._on_commit or [], None
+        if committed:
+            for callback in callbacks:
+                callback()
+
     @abstractmethod
     async def one(self, sql: str, params: Params | None = None) -> Row | None: ...
 
@@ -382,11 +397,14 @@ class _SqliteUnitOfWork(UnitOfWork):
         self._end("COMMIT")
         if was_writing:
             self._db._record_success()
+        self._ended(committed=True)
 
     async def rollback(self) -> None:
+        self._ended(committed=False)
         self._end("ROLLBACK")
 
     async def close(self) -> None:
+        self._ended(committed=False)
         if self._in_transaction:
             self._end("ROLLBACK")
 
@@ -530,8 +548,10 @@ class _PostgresUnitOfWork(UnitOfWork):
             with _faults(self._fault):
                 await transaction.commit()
             self._db._record_success()
+        self._ended(committed=True)
 
     async def rollback(self) -> None:
+        self._ended(committed=False)
         if self._transaction is not None:
             transaction, self._transaction = self._transaction, None
             if self._broken:

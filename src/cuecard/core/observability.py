@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -155,6 +155,9 @@ class _ObservedUnitOfWork(UnitOfWork):
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._inner.after_commit(callback)
 
     def _span(self, sql: str) -> Span | None:
         if self._tracer is None:

@@ -67,9 +67,9 @@ async def diff_versions(
 
 @router.post("/publish", tags=["agents"])
 async def publish_agent(
-    uow: Uow, caller: Writer, agent: ScopedAgent, unchanged: AgentUnchanged
+    uow: Uow, caller: Writer, agent: ScopedAgent, unchanged: AgentUnchanged, cache: RuntimeCache
 ) -> MessageEnvelope[PublishState]:
-    state = await service.publish_agent(uow, caller, agent)
+    state = await service.publish_agent(uow, cache, caller, agent)
     return MessageEnvelope(message="Agent published successfully", data=state)
 
 

@@ -22,7 +22,7 @@ from cuecard.flows import repository as flows_repository
 from cuecard.flows.schemas import ConversationMode
 from cuecard.flows.service import save_flow
 from cuecard.lint.check import publish_gates
-from cuecard.runtime.cache import CompiledCache
+from cuecard.runtime.cache import CompiledCache, version_key
 from cuecard.runtime.compile import canonical_json, compile_snapshot
 from cuecard.runtime.service import VersionNotFound, resolve
 from cuecard.snapshots import reader
@@ -286,7 +286,9 @@ async def diff(
     )  # fmt: skip
 
 
-async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishState:
+async def publish_agent(
+    uow: UnitOfWork, cache: CompiledCache, caller: Caller, agent: Row
+) -> PublishState:
     """Freeze the draft as the next version. Publishing an unchanged published agent is a no-op.
 
     A flow save leaves a published agent published (Talkover), so a published agent whose flow
@@ -321,6 +323,10 @@ async def publish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishS
             "published_by_token_id": caller.token_id,
         },
     )
+    # The runtime's next fetch of this version is served without compiling it again, but only
+    # once the version exists for everyone else too.
+    key = version_key(row["id"], row["published_version"])
+    uow.after_commit(lambda: cache.put(key, compiled))
     published = {"version": row["published_version"], "config_hash": config_hash}
     await audit.record(
         uow,
