@@ -39,6 +39,7 @@ from cuecard.agent_api.schemas import AgentCreate
 from cuecard.agents import repository as agents_repository
 from cuecard.auth.service import Caller
 from cuecard.core.db import Database
+from cuecard.runtime.cache import CompiledCache
 from cuecard.trainings import service as trainings_service
 from cuecard.trainings.schemas import TrainingCreate
 from cuecard.versions import service as versions_service
@@ -304,7 +305,7 @@ async def _publish(db: Database, caller: Caller, agent_id: str) -> None:
     async with db.transaction() as uow:
         row = await agents_repository.scoped(uow, caller.environment_id, agent_id)
         assert row is not None
-        await versions_service.publish_agent(uow, caller, row)
+        await versions_service.publish_agent(uow, CompiledCache(), caller, row)
 
 
 class _Loader:
