@@ -3,6 +3,7 @@ transaction only once it has committed, on both databases."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -54,3 +55,30 @@ async def test_a_rollback_drops_it_for_good(app: Any) -> None:
     assert seen == ["second"]
     assert not await _exists(app, "first")
     assert await _exists(app, "second")
+
+
+async def test_a_long_read_gives_other_requests_turns_meanwhile(app: Any) -> None:
+    """A 10,000-training agent's read must not hold the event loop for its whole length."""
+    turns = 0
+
+    async def other_request() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    numbers = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+        "SELECT i FROM n ORDER BY i"
+    )
+    other = asyncio.create_task(other_request())
+    await asyncio.sleep(0)
+    try:
+        async with app.state.db.transaction() as uow:
+            before = turns
+            rows = await uow.all(numbers)
+            during = turns - before
+    finally:
+        other.cancel()
+    assert [row["i"] for row in rows] == list(range(1, 2001))
+    assert during >= 2

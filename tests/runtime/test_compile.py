@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cuecard.runtime import compile as compile_module
-from cuecard.runtime.compile import Format, compile_snapshot, escape_placeholders
+from cuecard.runtime.compile import Format, canonical_json, compile_snapshot, escape_placeholders
 from tests.runtime import pipecat_flow_config as pipecat
 
 
@@ -94,6 +94,36 @@ class TestCompileSnapshot:
         before = compile_snapshot(snapshot([training(1)])).config_hash
         monkeypatch.setattr(compile_module, "COMPILER_VERSION", compile_module.COMPILER_VERSION + 1)
         assert compile_snapshot(snapshot([training(1)])).config_hash != before
+
+
+class TestCanonicalJson:
+    """Stored versions and config hashes are this text: encoding a big agent a piece at a time
+    must give exactly what one `json.dumps` gives, or every hash would change."""
+
+    @staticmethod
+    def one_call(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def test_a_big_agent_is_the_text_of_one_call(self) -> None:
+        rows = [training(n, subject=f"Süßes ✓ {n}", position=n % 7 or None) for n in range(1000)]
+        value = {**snapshot(rows), "flow": FLOW_N, "schema_version": 2, "actions": []}
+        assert canonical_json(value) == self.one_call(value)
+
+    def test_any_nesting_is_the_text_of_one_call(self) -> None:
+        rng = random.Random(11)
+
+        def value(depth: int) -> Any:
+            kind = rng.random()
+            if depth > 3 or kind < 0.3:
+                return rng.choice([0, -1.5, 1e300, 'é"\n✓', None, True, "", [], {}])
+            if kind < 0.65:
+                return [value(depth + 1) for _ in range(rng.choice([0, 1, 64, 65, 200]))]
+            keys = ["b", "a", "é", "Z", "aa", "10", "9"]
+            return {rng.choice(keys) + str(i): value(depth + 1) for i in range(rng.randint(0, 6))}
+
+        for _ in range(200):
+            sample = value(0)
+            assert canonical_json(sample) == self.one_call(sample)
 
 
 class TestEscapePlaceholders:

@@ -3,6 +3,7 @@ is compiled from it (`runtime.service`)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from cuecard.actions import repository as actions_repository
@@ -41,12 +42,20 @@ def snapshot(
     }
 
 
+# From this many trainings a snapshot is built in a worker thread (about 12 µs a training):
+# below it the hop costs more than it frees the event loop for.
+_THREAD_FROM = 200
+
+
 async def live_snapshot(uow: UnitOfWork, agent: Row, trainings: list[Row]) -> dict[str, Any]:
     """The snapshot of the agent as it is now (the draft)."""
-    return snapshot(
+    parts = (
         agent,
         trainings,
         await flows_repository.current(uow, agent["id"]),
         await actions_repository.for_agent(uow, agent["id"]),
         await calling_repository.for_agent(uow, agent["id"]),
     )
+    if len(trainings) < _THREAD_FROM:
+        return snapshot(*parts)
+    return await asyncio.to_thread(snapshot, *parts)

@@ -23,7 +23,7 @@ from cuecard.flows.schemas import ConversationMode
 from cuecard.flows.service import save_flow
 from cuecard.lint.check import publish_gates
 from cuecard.runtime.cache import CompiledCache, version_key
-from cuecard.runtime.compile import canonical_json, compile_snapshot
+from cuecard.runtime.compile import Compiled, canonical_json, compile_snapshot
 from cuecard.runtime.service import VersionNotFound, resolve
 from cuecard.snapshots import reader
 from cuecard.snapshots import repository as snapshots_repository
@@ -304,11 +304,11 @@ async def publish_agent(
     missing = missing_to_publish(row, trainings)
     if missing:
         raise ValidationFailed(missing, message="The agent is not ready to publish.")
-    frozen_snapshot = await live_snapshot(uow, row, trainings)
-    # Off the event loop: compiling a big agent takes most of a second of CPU.
-    compiled = await asyncio.to_thread(compile_snapshot, frozen_snapshot)
+    # Off the event loop: compiling a big agent and writing its text take most of a second.
+    compiled, frozen = await asyncio.to_thread(
+        _compiled_and_text, await live_snapshot(uow, row, trainings)
+    )
     await publish_gates(uow, row, compiled)
-    frozen = canonical_json(frozen_snapshot)
     await snapshots_repository.insert(
         uow,
         {
@@ -351,6 +351,10 @@ async def _flow_changed(uow: UnitOfWork, agent: Row) -> bool:
     frozen = await snapshots_repository.snapshot(uow, agent["id"], agent["published_version"])
     published = reader.read(frozen)["flow"]["id"] if frozen else None
     return (current["id"] if current else None) != published
+
+
+def _compiled_and_text(snapshot: Mapping[str, Any]) -> tuple[Compiled, str]:
+    return compile_snapshot(snapshot), canonical_json(snapshot)
 
 
 async def unpublish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishState:
