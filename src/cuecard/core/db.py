@@ -7,9 +7,9 @@ parameters that both backends understand:
 
 - SQLite: the stdlib `sqlite3` driver, called inline on the event loop (a long read hands its
   rows over a chunk per turn of the loop). A WAL commit with synchronous=NORMAL costs tens of
-  microseconds, far less than a hop to a worker thread. One connection reads (autocommit, so it always sees the latest commit) and one writes; an
-  `asyncio.Lock` serialises write transactions inside the process and SQLite's own lock (with a
-  busy timeout) serialises processes.
+  microseconds, far less than a hop to a worker thread. One connection reads (autocommit, so it
+  always sees the latest commit) and one writes; an `asyncio.Lock` serialises write transactions
+  inside the process and SQLite's own lock (with a busy timeout) serialises processes.
 - PostgreSQL: an asyncpg pool.
 
 Faults of the database itself (it is down, frozen, full or read-only) never surface as driver
