@@ -27,6 +27,7 @@ from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, ValidationFailed
 from cuecard.core.validation import validate_with
 from cuecard.trainings import repository as trainings_repository
+from cuecard.trainings.repository import TrainingRow
 from cuecard.trainings.schemas import Training, TrainingStatus
 
 # An agent embeds at most this many of its trainings (the oldest), so no agent GET or list
@@ -34,17 +35,17 @@ from cuecard.trainings.schemas import Training, TrainingStatus
 EMBEDDED_TRAININGS = 100
 
 
-def missing_to_publish(agent: Row, trainings: list[Row]) -> dict[str, list[str]]:
+def missing_to_publish(agent: Row, trainings: list[TrainingRow]) -> dict[str, list[str]]:
     """What stops a publish, by field; empty when publish would succeed. `is_ready_to_publish`
     and publish both ask this one function, so they always agree. A voice is not required: a
     runtime may bring its own."""
     has_prompt = bool((agent["description"] or "").strip())
-    if has_prompt or any(t["current_status"] == TrainingStatus.ACTIVE for t in trainings):
+    if has_prompt or any(t.current_status == TrainingStatus.ACTIVE for t in trainings):
         return {}
     return {"agent": ["The agent needs a description or an active training to publish."]}
 
 
-def is_ready(agent: Row, trainings: list[Row]) -> bool:
+def is_ready(agent: Row, trainings: list[TrainingRow]) -> bool:
     return not missing_to_publish(agent, trainings)
 
 
@@ -71,7 +72,7 @@ def voice_of(row: Row) -> AgentVoice | None:
 
 
 def to_agent(
-    row: Row, trainings: list[Row], actions: list[Row] | None = None,
+    row: Row, trainings: list[TrainingRow], actions: list[Row] | None = None,
     phone_numbers: list[Row] | None = None, *, count: int | None = None, ready: bool | None = None,
 ) -> Agent:  # fmt: skip
     """The Agent object; `trainings` may be the first ones only, with `count` and `ready` then
@@ -80,7 +81,7 @@ def to_agent(
         {
             **row,
             "is_ready_to_publish": is_ready(row, trainings) if ready is None else ready,
-            "trainings": [Training.model_validate(t) for t in trainings],
+            "trainings": [Training.from_row(t) for t in trainings],
             "trainings_count": len(trainings) if count is None else count,
             "voice": voice_of(row),
             "actions": [Action.from_row(a) for a in actions or []],
@@ -93,7 +94,11 @@ def to_agent(
 
 
 async def _embedding(
-    uow: UnitOfWork, row: Row, first: list[Row], actions: list[Row], phone_numbers: list[Row]
+    uow: UnitOfWork,
+    row: Row,
+    first: list[TrainingRow],
+    actions: list[Row],
+    phone_numbers: list[Row],
 ) -> Agent:
     """The agent with `first`, its first EMBEDDED_TRAININGS + 1 trainings: one more than is
     embedded says whether the agent has more, and only then are they counted."""

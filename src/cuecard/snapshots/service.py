@@ -13,11 +13,12 @@ from cuecard.calling import repository as calling_repository
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.flows import repository as flows_repository
 from cuecard.snapshots.reader import SCHEMA_VERSION
+from cuecard.trainings.repository import TrainingRow
 from cuecard.trainings.schemas import Training
 
 
 def snapshot(
-    agent: Row, trainings: list[Row], flow: Row | None, actions: list[Row] | None = None,
+    agent: Row, trainings: list[TrainingRow], flow: Row | None, actions: list[Row] | None = None,
     phone_numbers: list[Row] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """What a version freezes: the settings, every training and action with its status, the
@@ -31,7 +32,7 @@ def snapshot(
     return {
         "schema_version": SCHEMA_VERSION,
         "agent": settings,
-        "trainings": [Training.model_validate(t).model_dump(mode="json") for t in trainings],
+        "trainings": [Training.from_row(t).model_dump(mode="json") for t in trainings],
         "flow": flows_repository.snapshot_of(flow),
         "actions": [Action.from_row(a).model_dump(mode="json") for a in actions or []],
         "phone_numbers": [
@@ -41,7 +42,9 @@ def snapshot(
     }
 
 
-async def live_snapshot(uow: UnitOfWork, agent: Row, trainings: list[Row]) -> dict[str, Any]:
+async def live_snapshot(
+    uow: UnitOfWork, agent: Row, trainings: list[TrainingRow]
+) -> dict[str, Any]:
     """The snapshot of the agent as it is now (the draft)."""
     return snapshot(
         agent,

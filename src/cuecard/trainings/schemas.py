@@ -3,11 +3,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+import msgspec
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input, PageNumber
+from cuecard.trainings.repository import TrainingRow
 
 
 class TrainingStatus(StrEnum):
@@ -28,6 +30,11 @@ class Training(BaseModel):
     agent_id: str
     position: int | None
     pinned: bool
+
+    @classmethod
+    def from_row(cls, row: TrainingRow) -> Training:
+        # From the row's dict: pydantic validates a dict faster than it reads attributes.
+        return cls.model_validate(msgspec.structs.asdict(row))
 
 
 class TrainingCreate(Input):

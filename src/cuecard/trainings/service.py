@@ -34,7 +34,7 @@ async def list_trainings(
     """The whole list, at most `limit` long (the per-agent maximum: a list that was complete
     when the agent was filled stays complete)."""
     rows = await repository.for_agent(uow, agent["id"], status, limit=limit)
-    return [Training.model_validate(row) for row in rows]
+    return [Training.from_row(row) for row in rows]
 
 
 async def page_trainings(
@@ -45,7 +45,7 @@ async def page_trainings(
     rows = await repository.for_agent(
         uow, agent["id"], status, limit=per_page, offset=(page - 1) * per_page
     )
-    return [Training.model_validate(row) for row in rows], total
+    return [Training.from_row(row) for row in rows], total
 
 
 async def upsert_training(
@@ -74,12 +74,12 @@ async def upsert_training(
             "now": utcnow(),
         },
     )
-    created = row["id"] == candidate_id
+    created = row.id == candidate_id
     # Counted after the write, and under the agent row mark_draft locked: concurrent creates
     # under one agent queue there, so the limit holds without a check-then-insert race.
     if created and await repository.more_than(uow, agent["id"], max_trainings):
         raise TooManyTrainings(max_trainings)  # rolls the insert back with the request
-    training = Training.model_validate(row)
+    training = Training.from_row(row)
     await audit.record(
         uow,
         caller,

@@ -29,6 +29,7 @@ from cuecard.snapshots import reader
 from cuecard.snapshots import repository as snapshots_repository
 from cuecard.snapshots.service import live_snapshot
 from cuecard.trainings import repository as trainings_repository
+from cuecard.trainings.repository import TrainingRow
 from cuecard.versions.agent_config import (
     diff_actions,
     diff_numbers,
@@ -94,8 +95,8 @@ async def get_version(uow: UnitOfWork, agent: Row, version: str) -> Version:
     )
 
 
-def _differs(current: Row, wanted: dict[str, Any]) -> bool:
-    return any(current[name] != wanted.get(name) for name in TRAINING_FIELDS)
+def _differs(current: TrainingRow, wanted: dict[str, Any]) -> bool:
+    return any(getattr(current, name) != wanted.get(name) for name in TRAINING_FIELDS)
 
 
 async def restore_version(
@@ -121,7 +122,7 @@ async def restore_version(
     row = await agents_repository.update_settings_and_reset_draft(uow, agent["id"], settings, now)
     if row is None:
         raise AgentNotFound()  # deleted since the request looked it up
-    current = {t["id"]: t for t in await trainings_repository.for_agent(uow, agent["id"])}
+    current = {t.id: t for t in await trainings_repository.for_agent(uow, agent["id"])}
     wanted = {t["id"]: t for t in version["trainings"]}
     wanted_nodes = {t["node_id"] for t in wanted.values() if t["node_id"] is not None}
 
@@ -129,8 +130,8 @@ async def restore_version(
     for training_id, training in current.items():
         if training_id in wanted:
             continue
-        frees_node = training["node_id"] in wanted_nodes
-        if training["current_status"] != "inactive" or frees_node:
+        frees_node = training.node_id in wanted_nodes
+        if training.current_status != "inactive" or frees_node:
             deactivated.append(training_id)
             if frees_node:
                 detached.append(training_id)
@@ -139,7 +140,7 @@ async def restore_version(
                     "id": training_id,
                     "agent_id": agent["id"],
                     "current_status": "inactive",
-                    "node_id": None if frees_node else training["node_id"],
+                    "node_id": None if frees_node else training.node_id,
                     "now": now,
                 }
             )
@@ -149,8 +150,8 @@ async def restore_version(
         {"id": training_id, "agent_id": agent["id"]}
         for training_id, training in wanted.items()
         if training_id in current
-        and current[training_id]["node_id"] is not None
-        and current[training_id]["node_id"] != training["node_id"]
+        and current[training_id].node_id is not None
+        and current[training_id].node_id != training["node_id"]
     ]
     back = [
         {
@@ -368,7 +369,7 @@ async def unpublish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> Publis
     return _publish_state(row, await trainings_repository.for_agent(uow, row["id"]))
 
 
-def _publish_state(row: Row, trainings: list[Row]) -> PublishState:
+def _publish_state(row: Row, trainings: list[TrainingRow]) -> PublishState:
     return PublishState(
         id=row["id"],
         name=row["name"],
