@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import msgspec
+import pytest
 
 from cuecard import models
 from cuecard.trainings import repository
@@ -63,9 +64,5 @@ class TestTrainingRowsFromTheDatabase:
         assert row.pinned is True and row.current_status == "active"
         changed = msgspec.structs.replace(row, subject="T")
         assert (changed.subject, row.subject) == ("T", "S")
-        try:
+        with pytest.raises(AttributeError):
             row.subject = "U"  # type: ignore[misc]
-        except AttributeError:
-            pass
-        else:
-            raise AssertionError("a TrainingRow must be frozen")

@@ -9,6 +9,7 @@ from cuecard.actions import repository as actions_repository
 from cuecard.actions.schemas import Action
 from cuecard.agents import repository as agents_repository
 from cuecard.agents import settings as agent_settings
+from cuecard.agents.repository import AgentRow
 from cuecard.calling import repository as calling_repository
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.flows import repository as flows_repository
@@ -18,14 +19,14 @@ from cuecard.trainings.schemas import Training
 
 
 def snapshot(
-    agent: Row, trainings: list[TrainingRow], flow: Row | None, actions: list[Row] | None = None,
-    phone_numbers: list[Row] | None = None,
+    agent: AgentRow, trainings: list[TrainingRow], flow: Row | None,
+    actions: list[Row] | None = None, phone_numbers: list[Row] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """What a version freezes: the settings, every training and action with its status, the
     numbers the agent answers, and the flow (the current `agent_flows` row), in the shape of
     `snapshots.reader.SCHEMA_VERSION` (older ones are read by `snapshots.reader.read`). Never
     a secret: actions carry header names, not values."""
-    settings = {name: agent[name] for name in ("id", *agents_repository.SETTINGS)}
+    settings = {name: getattr(agent, name) for name in ("id", *agents_repository.SETTINGS)}
     for name, kind in agent_settings.COERCE.items():
         if settings.get(name) is not None:
             settings[name] = kind(settings[name])
@@ -43,13 +44,13 @@ def snapshot(
 
 
 async def live_snapshot(
-    uow: UnitOfWork, agent: Row, trainings: list[TrainingRow]
+    uow: UnitOfWork, agent: AgentRow, trainings: list[TrainingRow]
 ) -> dict[str, Any]:
     """The snapshot of the agent as it is now (the draft)."""
     return snapshot(
         agent,
         trainings,
-        await flows_repository.current(uow, agent["id"]),
-        await actions_repository.for_agent(uow, agent["id"]),
-        await calling_repository.for_agent(uow, agent["id"]),
+        await flows_repository.current(uow, agent.id),
+        await actions_repository.for_agent(uow, agent.id),
+        await calling_repository.for_agent(uow, agent.id),
     )
