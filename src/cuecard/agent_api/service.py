@@ -84,7 +84,7 @@ def to_agent(
         {
             **msgspec.structs.asdict(row),
             "is_ready_to_publish": is_ready(row, trainings) if ready is None else ready,
-            "trainings": [Training.from_row(t) for t in trainings],
+            "trainings": Training.from_rows(trainings),
             "trainings_count": len(trainings) if count is None else count,
             "voice": voice_of(row),
             "actions": [Action.from_row(a) for a in actions or []],

@@ -33,7 +33,7 @@ def snapshot(
     return {
         "schema_version": SCHEMA_VERSION,
         "agent": settings,
-        "trainings": [Training.from_row(t).model_dump(mode="json") for t in trainings],
+        "trainings": [t.model_dump(mode="json") for t in Training.from_rows(trainings)],
         "flow": flows_repository.snapshot_of(flow),
         "actions": [Action.from_row(a).model_dump(mode="json") for a in actions or []],
         "phone_numbers": [

@@ -4,7 +4,7 @@ from enum import StrEnum
 from typing import Any
 
 import msgspec
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from cuecard.core.schemas import Timestamp
@@ -35,6 +35,15 @@ class Training(BaseModel):
     def from_row(cls, row: TrainingRow) -> Training:
         # From the row's dict: pydantic validates a dict faster than it reads attributes.
         return cls.model_validate(msgspec.structs.asdict(row))
+
+    @staticmethod
+    def from_rows(rows: list[TrainingRow]) -> list[Training]:
+        """A list in one validation: cheaper a row than `from_row` on each (20 trainings 38 µs,
+        against 48 µs for `model_validate` one dict at a time; CONTRIBUTING, "Typed rows")."""
+        return _TRAININGS.validate_python([msgspec.structs.asdict(row) for row in rows])
+
+
+_TRAININGS = TypeAdapter(list[Training])
 
 
 class TrainingCreate(Input):

@@ -35,7 +35,7 @@ async def list_trainings(
     """The whole list, at most `limit` long (the per-agent maximum: a list that was complete
     when the agent was filled stays complete)."""
     rows = await repository.for_agent(uow, agent.id, status, limit=limit)
-    return [Training.from_row(row) for row in rows]
+    return Training.from_rows(rows)
 
 
 async def page_trainings(
@@ -46,7 +46,7 @@ async def page_trainings(
     rows = await repository.for_agent(
         uow, agent.id, status, limit=per_page, offset=(page - 1) * per_page
     )
-    return [Training.from_row(row) for row in rows], total
+    return Training.from_rows(rows), total
 
 
 async def upsert_training(
