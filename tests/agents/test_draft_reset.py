@@ -65,9 +65,9 @@ class TestRepositoryNames:
             )
         assert before is not None and row is not None
 
-        assert row["current_status"] == "published"
-        assert row["llm_temperature"] == 0.3
-        assert row["draft_revision"] == before["draft_revision"] + 1
+        assert row.current_status == "published"
+        assert row.llm_temperature == 0.3
+        assert row.draft_revision == before["draft_revision"] + 1
 
     async def test_reset_draft_says_so_and_does_it(
         self, client: httpx.AsyncClient, headers: Headers, create_agent: Any, app: Any
@@ -76,7 +76,7 @@ class TestRepositoryNames:
         async with app.state.db.transaction() as uow:
             row = await repository.update_settings_and_reset_draft(uow, agent["id"], {}, utcnow())
 
-        assert row is not None and row["current_status"] == "draft"
+        assert row is not None and row.current_status == "draft"
         assert await _status(client, headers, agent["id"]) == "draft"
 
     async def test_only_declared_settings_can_be_written(self, agent: Any, app: Any) -> None:

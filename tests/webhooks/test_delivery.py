@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cuecard.agents import repository as agents_repository
 from cuecard.auth.service import Caller
 from cuecard.core.config import Settings
 from cuecard.core.db import utcnow
@@ -149,8 +150,10 @@ class TestOutboxTransaction:
         hook = await create_webhook(receiver.url)
         async with app.state.db.transaction() as uow:
             token = await uow.one("SELECT id, environment_id FROM api_tokens")
-        caller = Caller(token["id"], token["environment_id"], False)
-        agent_row = {"id": agent["id"]}
+            assert token is not None
+            caller = Caller(token["id"], token["environment_id"], False)
+            agent_row = await agents_repository.scoped(uow, caller.environment_id, agent["id"])
+        assert agent_row is not None
 
         class Boom(Exception):
             pass

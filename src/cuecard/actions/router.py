@@ -31,9 +31,7 @@ ActionDeleter = Annotated[
 
 
 async def _actions_unchanged(request: Request, uow: Uow, agent: ScopedAgent) -> None:
-    await require_match(
-        request, uow, f"agent:{agent['id']}", lambda: service.list_actions(uow, agent)
-    )
+    await require_match(request, uow, f"agent:{agent.id}", lambda: service.list_actions(uow, agent))
 
 
 # Actions have no single-item read in the Talkover API: If-Match on an action write is checked

@@ -21,6 +21,7 @@ from cuecard.actions.schemas import (
     InvokeRequest,
     InvokeResult,
 )
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import mark_draft
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
@@ -142,11 +143,11 @@ def _cross_field_errors(body: dict[str, Any], data: ActionCreate | None,
                 seen.add(value)
 
 
-async def list_actions(uow: UnitOfWork, agent: Row) -> list[Action]:
-    return [Action.from_row(row) for row in await repository.for_agent(uow, agent["id"])]
+async def list_actions(uow: UnitOfWork, agent: AgentRow) -> list[Action]:
+    return [Action.from_row(row) for row in await repository.for_agent(uow, agent.id)]
 
 
-async def upsert_action(uow: UnitOfWork, caller: Caller, key: bytes, agent: Row,
+async def upsert_action(uow: UnitOfWork, caller: Caller, key: bytes, agent: AgentRow,
                         body: dict[str, Any]) -> tuple[Action, bool]:  # fmt: skip
     """Create the action, or update this agent's action with the same node_id (the agent goes
     back to draft). Optional fields left out keep their stored values, secrets included."""
@@ -155,7 +156,7 @@ async def upsert_action(uow: UnitOfWork, caller: Caller, key: bytes, agent: Row,
     _cross_field_errors(body, data, errors)
     if errors or data is None:
         raise ValidationFailed(errors)
-    await mark_draft(uow, agent["id"])
+    await mark_draft(uow, agent.id)
     cipher = secrets.derive_key(key)
     token = data.authorization_token
     headers = data.custom_headers
@@ -164,7 +165,7 @@ async def upsert_action(uow: UnitOfWork, caller: Caller, key: bytes, agent: Row,
         uow,
         {
             "id": candidate_id,
-            "agent_id": agent["id"],
+            "agent_id": agent.id,
             "node_id": data.node_id,
             "name": data.name,
             "description": data.description,
@@ -180,13 +181,13 @@ async def upsert_action(uow: UnitOfWork, caller: Caller, key: bytes, agent: Row,
             "custom_header_keys": None if headers is None else json.dumps([h.key for h in headers]),
             "authorization_secret": None
             if token is None
-            else secrets.encrypt(cipher, token, agent_id=agent["id"], purpose=AUTHORIZATION),
+            else secrets.encrypt(cipher, token, agent_id=agent.id, purpose=AUTHORIZATION),
             "header_secrets": None
             if headers is None
             else secrets.encrypt(
                 cipher,
                 json.dumps({h.key: h.value for h in headers}),
-                agent_id=agent["id"],
+                agent_id=agent.id,
                 purpose=HEADERS,
             ),
             "speak_on_send": data.speak_on_send,
@@ -203,20 +204,20 @@ async def upsert_action(uow: UnitOfWork, caller: Caller, key: bytes, agent: Row,
     changes = data.model_dump(mode="json", exclude_none=True,
                               exclude={"authorization_token", "custom_headers"})  # fmt: skip
     await audit.record(uow, caller, "action.created" if created else "action.updated",
-                       agent_id=agent["id"], target_type="action", target_id=action.id,
+                       agent_id=agent.id, target_type="action", target_id=action.id,
                        changes=changes)  # fmt: skip
-    await emit(uow, agent["id"], "event_action_updated",
+    await emit(uow, agent.id, "event_action_updated",
                {"action": action.model_dump(mode="json"), "created": created})  # fmt: skip
     return action, created
 
 
-async def delete_action(uow: UnitOfWork, caller: Caller, agent: Row, action_id: str) -> None:
-    await mark_draft(uow, agent["id"])
-    if not await repository.delete(uow, agent["id"], action_id.lower()):
+async def delete_action(uow: UnitOfWork, caller: Caller, agent: AgentRow, action_id: str) -> None:
+    await mark_draft(uow, agent.id)
+    if not await repository.delete(uow, agent.id, action_id.lower()):
         raise ActionNotFound()  # rolls the draft reset back with it
-    await audit.record(uow, caller, "action.deleted", agent_id=agent["id"],
+    await audit.record(uow, caller, "action.deleted", agent_id=agent.id,
                        target_type="action", target_id=action_id.lower())  # fmt: skip
-    await emit(uow, agent["id"], "event_action_updated",
+    await emit(uow, agent.id, "event_action_updated",
                {"action": {"id": action_id.lower()}, "deleted": True})  # fmt: skip
 
 
@@ -245,13 +246,13 @@ def _arguments_errors(inputs: list[dict[str, Any]], given: dict[str, Any]
 
 
 async def invoke_action(
-    uow: UnitOfWork, settings: Settings, key: bytes, agent: Row, action_id: str,
+    uow: UnitOfWork, settings: Settings, key: bytes, agent: AgentRow, action_id: str,
     body: dict[str, Any],
 ) -> InvokeResult:  # fmt: skip
     """Run a webhook action with the LLM's arguments, the stored auth and headers; the caller
     gets the target's status and body and speak_on_receive rendered."""
     request = validate(InvokeRequest, body)
-    row = await repository.with_secrets(uow, agent["id"], action_id.lower())
+    row = await repository.with_secrets(uow, agent.id, action_id.lower())
     if row is None:
         raise ActionNotFound()
     if row["current_status"] != ActionStatus.ACTIVE:
@@ -274,7 +275,7 @@ async def invoke_action(
     )
     log.info(
         "action %s of agent %s invoked: HTTP %s in %.0f ms",
-        row["id"], agent["id"], result.status, result.duration_ms,
+        row["id"], agent.id, result.status, result.duration_ms,
     )  # fmt: skip
     speak = None
     if result.ok and row["speak_on_receive"]:

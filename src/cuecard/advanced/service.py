@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from cuecard.advanced.schemas import AdvancedSettingsState, AdvancedSettingsUpdate, Eligibility
 from cuecard.agent_api.schemas import AdvancedSettings
 from cuecard.agents import repository as agents_repository
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.core.config import Settings
-from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.core.db import UnitOfWork, utcnow
 from cuecard.core.errors import AppError
 
 
@@ -34,10 +35,10 @@ async def calls_in_window(uow: UnitOfWork, agent_id: str, since: datetime) -> in
     return int(row["n"]) if row else 0
 
 
-async def eligibility(uow: UnitOfWork, settings: Settings, agent: Row) -> Eligibility:
+async def eligibility(uow: UnitOfWork, settings: Settings, agent: AgentRow) -> Eligibility:
     days = settings.optimized_costs_threshold_days
     required = settings.optimized_costs_required_calls
-    calls = await calls_in_window(uow, agent["id"], utcnow() - timedelta(days=days))
+    calls = await calls_in_window(uow, agent.id, utcnow() - timedelta(days=days))
     eligible = calls >= required
     return Eligibility(
         eligible=eligible,
@@ -49,7 +50,11 @@ async def eligibility(uow: UnitOfWork, settings: Settings, agent: Row) -> Eligib
 
 
 async def update_advanced_settings(
-    uow: UnitOfWork, caller: Caller, settings: Settings, agent: Row, data: AdvancedSettingsUpdate
+    uow: UnitOfWork,
+    caller: Caller,
+    settings: Settings,
+    agent: AgentRow,
+    data: AdvancedSettingsUpdate,
 ) -> AdvancedSettingsState:
     """Turning the cache on needs eligibility; turning it off is always allowed. A change is a
     change of the agent: back to draft, like every other setting."""
@@ -70,24 +75,24 @@ async def update_advanced_settings(
         changes = {"enable_initial_message_cache": data.enable_initial_message_cache}
         row = still_there(
             await agents_repository.update_settings_and_reset_draft(
-                uow, agent["id"], changes, utcnow()
+                uow, agent.id, changes, utcnow()
             )
         )
         await audit.record(
             uow,
             caller,
             "agent.advanced_settings_updated",
-            agent_id=agent["id"],
+            agent_id=agent.id,
             target_type="agent",
-            target_id=agent["id"],
+            target_id=agent.id,
             changes=audit.changed(agent, changes),
         )
     return AdvancedSettingsState(
-        id=row["id"],
-        name=row["name"],
+        id=row.id,
+        name=row.name,
         advanced_settings=AdvancedSettings(
-            enable_initial_message_cache=bool(row["enable_initial_message_cache"])
+            enable_initial_message_cache=bool(row.enable_initial_message_cache)
         ),
-        current_status=row["current_status"],
-        updated_at=row["updated_at"],
+        current_status=row.current_status,
+        updated_at=row.updated_at,
     )

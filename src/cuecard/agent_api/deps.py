@@ -15,7 +15,7 @@ from cuecard.core.routing import Uow
 
 async def _agent_unchanged(request: Request, uow: Uow, caller: Reader, agent: ScopedAgent) -> None:
     await require_match(
-        request, uow, f"agent:{agent['id']}", lambda: current_agent(uow, caller, agent["id"])
+        request, uow, f"agent:{agent.id}", lambda: current_agent(uow, caller, agent.id)
     )
 
 

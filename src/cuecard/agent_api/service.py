@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from cuecard.actions import repository as actions_repository
 from cuecard.actions.schemas import Action
 from cuecard.agent_api.schemas import (
@@ -17,6 +19,7 @@ from cuecard.agent_api.schemas import (
 )
 from cuecard.agents import repository as agents_repository
 from cuecard.agents import settings as agent_settings
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import save_settings, still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
@@ -27,6 +30,7 @@ from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, ValidationFailed
 from cuecard.core.validation import validate_with
 from cuecard.trainings import repository as trainings_repository
+from cuecard.trainings.repository import TrainingRow
 from cuecard.trainings.schemas import Training, TrainingStatus
 
 # An agent embeds at most this many of its trainings (the oldest), so no agent GET or list
@@ -34,88 +38,92 @@ from cuecard.trainings.schemas import Training, TrainingStatus
 EMBEDDED_TRAININGS = 100
 
 
-def missing_to_publish(agent: Row, trainings: list[Row]) -> dict[str, list[str]]:
+def missing_to_publish(agent: AgentRow, trainings: list[TrainingRow]) -> dict[str, list[str]]:
     """What stops a publish, by field; empty when publish would succeed. `is_ready_to_publish`
     and publish both ask this one function, so they always agree. A voice is not required: a
     runtime may bring its own."""
-    has_prompt = bool((agent["description"] or "").strip())
-    if has_prompt or any(t["current_status"] == TrainingStatus.ACTIVE for t in trainings):
+    has_prompt = bool((agent.description or "").strip())
+    if has_prompt or any(t.current_status == TrainingStatus.ACTIVE for t in trainings):
         return {}
     return {"agent": ["The agent needs a description or an active training to publish."]}
 
 
-def is_ready(agent: Row, trainings: list[Row]) -> bool:
+def is_ready(agent: AgentRow, trainings: list[TrainingRow]) -> bool:
     return not missing_to_publish(agent, trainings)
 
 
-def voice_of(row: Row) -> AgentVoice | None:
-    template_id = row.get("voice_template_id")
+def voice_of(row: AgentRow) -> AgentVoice | None:
+    template_id = row.voice_template_id
     if not template_id:
         return None
-    name = row.get("voice_name") or ""
+    name = row.voice_name or ""
     return AgentVoice.model_validate(
         {
             "id": template_id,
             "name": name,
             "label": f"{name} Voice",
-            "stability": row.get("voice_stability"),
-            "similarity_boost": row.get("voice_similarity"),
-            "ambient_background": row.get("ambient_background"),
+            "stability": row.voice_stability,
+            "similarity_boost": row.voice_similarity,
+            "ambient_background": row.ambient_background,
             "template": {"id": template_id, "name": name},
-            "ambient_volume": row.get("ambient_volume"),
-            "quality_tier": row.get("voice_quality_tier"),
-            "provider": row.get("voice_provider"),
-            "provider_voice_id": row.get("voice_provider_voice_id"),
+            "ambient_volume": row.ambient_volume,
+            "quality_tier": row.voice_quality_tier,
+            "provider": row.voice_provider,
+            "provider_voice_id": row.voice_provider_voice_id,
         }
     )
 
 
 def to_agent(
-    row: Row, trainings: list[Row], actions: list[Row] | None = None,
+    row: AgentRow, trainings: list[TrainingRow], actions: list[Row] | None = None,
     phone_numbers: list[Row] | None = None, *, count: int | None = None, ready: bool | None = None,
 ) -> Agent:  # fmt: skip
     """The Agent object; `trainings` may be the first ones only, with `count` and `ready` then
     computed over all of them."""
     return Agent.model_validate(
         {
-            **row,
+            **msgspec.structs.asdict(row),
             "is_ready_to_publish": is_ready(row, trainings) if ready is None else ready,
-            "trainings": [Training.model_validate(t) for t in trainings],
+            "trainings": Training.from_rows(trainings),
             "trainings_count": len(trainings) if count is None else count,
             "voice": voice_of(row),
             "actions": [Action.from_row(a) for a in actions or []],
             "phone_numbers": [AgentPhoneNumber.from_row(p) for p in phone_numbers or []],
             "advanced_settings": {
-                "enable_initial_message_cache": bool(row.get("enable_initial_message_cache"))
+                "enable_initial_message_cache": bool(row.enable_initial_message_cache)
             },
         }
     )
 
 
 async def _embedding(
-    uow: UnitOfWork, row: Row, first: list[Row], actions: list[Row], phone_numbers: list[Row]
+    uow: UnitOfWork,
+    row: AgentRow,
+    first: list[TrainingRow],
+    actions: list[Row],
+    phone_numbers: list[Row],
 ) -> Agent:
     """The agent with `first`, its first EMBEDDED_TRAININGS + 1 trainings: one more than is
     embedded says whether the agent has more, and only then are they counted."""
     if len(first) <= EMBEDDED_TRAININGS:
         return to_agent(row, first, actions, phone_numbers)
-    count = await trainings_repository.count(uow, row["id"])
-    has_prompt = bool((row["description"] or "").strip())
-    ready = has_prompt or await trainings_repository.has_active(uow, row["id"])
+    count = await trainings_repository.count(uow, row.id)
+    has_prompt = bool((row.description or "").strip())
+    ready = has_prompt or await trainings_repository.has_active(uow, row.id)
     return to_agent(
         row, first[:EMBEDDED_TRAININGS], actions, phone_numbers, count=count, ready=ready
     )
 
 
-async def load_agent(uow: UnitOfWork, row: Row) -> Agent:
+async def load_agent(uow: UnitOfWork, row: AgentRow) -> Agent:
     """The Agent object of a row: its first EMBEDDED_TRAININGS trainings, its actions and its
     phone numbers."""
     return await _embedding(
         uow,
         row,
-        await trainings_repository.for_agent(uow, row["id"], limit=EMBEDDED_TRAININGS + 1),
-        await actions_repository.for_agent(uow, row["id"]),
-        await calling_repository.for_agent(uow, row["id"]),
+        await trainings_repository.for_agent(uow, row.id, limit=EMBEDDED_TRAININGS + 1),
+        await actions_repository.for_agent(uow, row.id),
+        await calling_repository.for_agent(uow, row.id),
     )
 
 
@@ -165,17 +173,17 @@ async def create_agent(uow: UnitOfWork, caller: Caller, data: AgentCreate) -> Ag
         },
     )
     if numbers:
-        await calling.assign(uow, row["id"], numbers, data.direction)
+        await calling.assign(uow, row.id, numbers, data.direction)
     await audit.record(
         uow,
         caller,
         "agent.created",
-        agent_id=row["id"],
+        agent_id=row.id,
         target_type="agent",
-        target_id=row["id"],
+        target_id=row.id,
         changes=data.model_dump(mode="json"),
     )
-    return to_agent(row, [], [], await calling.numbers_of(uow, row["id"]))
+    return to_agent(row, [], [], await calling.numbers_of(uow, row.id))
 
 
 async def list_agents(
@@ -190,19 +198,17 @@ async def list_agents(
         limit=query.per_page,
         offset=(query.page - 1) * query.per_page,
     )
-    ids = [row["id"] for row in rows]
+    ids = [row.id for row in rows]
     trainings = await trainings_repository.for_agents(uow, ids, per_agent=EMBEDDED_TRAININGS + 1)
     actions = await actions_repository.for_agents(uow, ids)
     phone_numbers = await calling_repository.for_agents(uow, ids)
     return [
-        await _embedding(
-            uow, row, trainings[row["id"]], actions[row["id"]], phone_numbers[row["id"]]
-        )
+        await _embedding(uow, row, trainings[row.id], actions[row.id], phone_numbers[row.id])
         for row in rows
     ], total
 
 
-async def get_agent(uow: UnitOfWork, agent: Row) -> Agent:
+async def get_agent(uow: UnitOfWork, agent: AgentRow) -> Agent:
     return await load_agent(uow, agent)
 
 
@@ -212,49 +218,51 @@ async def current_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> Agent
     return None if row is None else await get_agent(uow, row)
 
 
-async def update_agent(uow: UnitOfWork, caller: Caller, agent: Row, data: AgentUpdate) -> Agent:
+async def update_agent(
+    uow: UnitOfWork, caller: Caller, agent: AgentRow, data: AgentUpdate
+) -> Agent:
     """Change settings; the agent goes back to draft (`save_settings`). A PATCH that sends no
     field changes nothing, so it leaves a published agent published."""
     changes = data.model_dump(exclude_unset=True)
-    row = still_there(await save_settings(uow, agent["id"], changes)) if changes else agent
-    if "direction" in changes and changes["direction"] != agent["direction"]:
+    row = still_there(await save_settings(uow, agent.id, changes)) if changes else agent
+    if "direction" in changes and changes["direction"] != agent.direction:
         await _redirect_numbers(uow, row)
     await audit.record(
         uow,
         caller,
         "agent.updated",
-        agent_id=row["id"],
+        agent_id=row.id,
         target_type="agent",
-        target_id=row["id"],
+        target_id=row.id,
         changes=audit.changed(agent, changes),
     )
     return await load_agent(uow, row)
 
 
-async def _redirect_numbers(uow: UnitOfWork, agent: Row) -> None:
+async def _redirect_numbers(uow: UnitOfWork, agent: AgentRow) -> None:
     """The agent changed direction: its numbers must carry the new one (and an inbound agent
     claims them), or the change is refused like PUT .../calling would refuse it."""
-    current = [n["id"] for n in await calling.numbers_of(uow, agent["id"])]
+    current = [n["id"] for n in await calling.numbers_of(uow, agent.id)]
     numbers, problems = await calling.check(
-        uow, agent["environment_id"], agent["id"], current, agent["direction"]
+        uow, agent.environment_id, agent.id, current, agent.direction
     )
     if problems:
         raise ValidationFailed({"direction": problems})
-    await calling.assign(uow, agent["id"], numbers, agent["direction"])
+    await calling.assign(uow, agent.id, numbers, agent.direction)
 
 
-async def delete_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> None:
-    if agent["current_status"] == AgentStatus.PUBLISHED:
+async def delete_agent(uow: UnitOfWork, caller: Caller, agent: AgentRow) -> None:
+    if agent.current_status == AgentStatus.PUBLISHED:
         raise Conflict(
             "Published agents must be unpublished before deletion.", code="AGENT_IS_PUBLISHED"
         )
-    await agents_repository.delete(uow, agent["id"])
+    await agents_repository.delete(uow, agent.id)
     await audit.record(
         uow,
         caller,
         "agent.deleted",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="agent",
-        target_id=agent["id"],
-        changes={"name": agent["name"]},
+        target_id=agent.id,
+        changes={"name": agent.name},
     )

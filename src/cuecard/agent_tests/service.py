@@ -18,6 +18,7 @@ from cuecard.agent_tests.schemas import (
     RunRequest,
     RunResult,
 )
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import AgentNotFound
 from cuecard.core.config import Settings
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
@@ -50,8 +51,8 @@ def _to_test(row: Row) -> AgentTest:
     return AgentTest.model_validate({**row, **definition, "name": row["name"]})
 
 
-async def list_tests(uow: UnitOfWork, agent: Row) -> list[AgentTest]:
-    return [_to_test(row) for row in await repository.for_agent(uow, agent["id"])]
+async def list_tests(uow: UnitOfWork, agent: AgentRow) -> list[AgentTest]:
+    return [_to_test(row) for row in await repository.for_agent(uow, agent.id)]
 
 
 def _check_name(name: str) -> str:
@@ -62,14 +63,14 @@ def _check_name(name: str) -> str:
 
 
 async def upsert_test(
-    uow: UnitOfWork, agent: Row, name: str, data: AgentTestUpsert
+    uow: UnitOfWork, agent: AgentRow, name: str, data: AgentTestUpsert
 ) -> tuple[AgentTest, bool]:
     now = utcnow()
     row, created = await repository.upsert(
         uow,
         {
             "id": new_id(),
-            "agent_id": agent["id"],
+            "agent_id": agent.id,
             "name": _check_name(name),
             "definition": json.dumps(data.model_dump(mode="json"), sort_keys=True),
             "now": now,
@@ -78,8 +79,8 @@ async def upsert_test(
     return _to_test(row), created
 
 
-async def delete_test(uow: UnitOfWork, agent: Row, name: str) -> None:
-    if not await repository.delete(uow, agent["id"], name.strip()):
+async def delete_test(uow: UnitOfWork, agent: AgentRow, name: str) -> None:
+    if not await repository.delete(uow, agent.id, name.strip()):
         raise AgentTestNotFound()
 
 
@@ -123,10 +124,10 @@ def _llm_hooks(settings: Settings, compiled: Compiled) -> tuple[Reply | None, Ju
 
 
 async def run(
-    uow: UnitOfWork, cache: CompiledCache, settings: Settings, agent: Row, body: RunRequest
+    uow: UnitOfWork, cache: CompiledCache, settings: Settings, agent: AgentRow, body: RunRequest
 ) -> RunResult:
     resolved = await resolve(uow, cache, agent, body.version)
-    tests = body.tests if body.tests is not None else await repository.definitions(uow, agent["id"])
+    tests = body.tests if body.tests is not None else await repository.definitions(uow, agent.id)
     if not tests:
         raise ValidationFailed(
             {"tests": ["The agent has no tests: store some, or send them with the run."]}
@@ -150,7 +151,7 @@ async def run(
         uow,
         {
             "id": result.id,
-            "agent_id": agent["id"],
+            "agent_id": agent.id,
             "version": str(resolved.version),
             "draft_revision": resolved.draft_revision,
             "config_hash": result.config_hash,
@@ -166,8 +167,8 @@ async def run(
     return result
 
 
-async def get_run(uow: UnitOfWork, agent: Row, run_id: str) -> RunResult:
-    row = await repository.get_run(uow, agent["id"], run_id.lower())
+async def get_run(uow: UnitOfWork, agent: AgentRow, run_id: str) -> RunResult:
+    row = await repository.get_run(uow, agent.id, run_id.lower())
     if row is None:
         raise TestRunNotFound()
     return RunResult.model_validate_json(row["result"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from cuecard.agents import settings
 from cuecard.core.db import Row, UnitOfWork
 
@@ -16,21 +18,84 @@ COLUMNS = ", ".join(
 )  # fmt: skip
 
 
-async def scoped(uow: UnitOfWork, environment_id: str, agent_id: str) -> Row | None:
-    return await uow.one(
+class AgentRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `agents` as every read and write here returns it: `COLUMNS`, in its order.
+
+    The settings' fields repeat `settings.SETTINGS` (mypy needs them spelt out to check
+    `row.name`); `tests/agents/test_rows.py` fails when the two, or the table model, drift. A
+    setting whose type is a StrEnum is a `str` here: the row holds what the column holds.
+    Frozen and `gc=False` like `trainings.repository.TrainingRow` (scalars only)."""
+
+    id: str
+    environment_id: str
+    name: str
+    label: str
+    description: str | None
+    language: str
+    initial_message: str | None
+    interrupt_sensitivity: str
+    endpointing_sensitivity: str
+    ivr_navigation_mode: str
+    conversation_speed: float
+    initial_message_delay: int
+    ask_if_human_present_on_idle: bool
+    idle_time_seconds: int
+    max_idle_check_count: int
+    max_call_duration_seconds: int
+    say_goodbye_on_max_duration: bool
+    user_inactivity_timeout_seconds: int
+    initial_idle_time_seconds: int
+    initial_max_idle_check_count: int
+    llm_temperature: float
+    enable_recording: bool
+    direction: str
+    who_speaks_first: str
+    training_budget_tokens: int
+    publish_requires_clean_lint: bool
+    publish_requires_passing_tests: bool
+    voice_template_id: str | None
+    voice_name: str | None
+    voice_provider: str | None
+    voice_provider_voice_id: str | None
+    voice_quality_tier: str | None
+    voice_stability: float | None
+    voice_similarity: float | None
+    ambient_background: str | None
+    ambient_volume: float | None
+    enable_initial_message_cache: bool
+    current_status: str
+    is_sandbox: bool
+    draft_revision: int
+    published_version: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _typed(row: Row) -> AgentRow:
+    # Not strict: SQLite hands a boolean back as 0/1 (and a whole REAL as an int).
+    return msgspec.convert(row, AgentRow, strict=False)
+
+
+def _typed_or_none(rows: list[Row]) -> AgentRow | None:
+    return _typed(rows[0]) if rows else None
+
+
+async def scoped(uow: UnitOfWork, environment_id: str, agent_id: str) -> AgentRow | None:
+    row = await uow.one(
         f"SELECT {COLUMNS} FROM agents WHERE id = :id AND environment_id = :env",
         {"id": agent_id, "env": environment_id},
     )
+    return _typed(row) if row is not None else None
 
 
-async def insert(uow: UnitOfWork, values: dict[str, Any]) -> Row:
+async def insert(uow: UnitOfWork, values: dict[str, Any]) -> AgentRow:
     names = list(values)
     rows = await uow.write(
         f"INSERT INTO agents ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
         f"RETURNING {COLUMNS}",
         values,
     )
-    return rows[0]
+    return _typed(rows[0])
 
 
 def _filters(environment_id: str, status: str | None, direction: str | None, search: str | None
@@ -61,7 +126,7 @@ async def page(
     search: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[Row], int]:
+) -> tuple[list[AgentRow], int]:
     where, params = _filters(environment_id, status, direction, search)
     total_row = await uow.one(f"SELECT COUNT(*) AS total FROM agents WHERE {where}", params)
     rows = await uow.all(
@@ -69,7 +134,8 @@ async def page(
         "ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
         {**params, "limit": limit, "offset": offset},
     )
-    return rows, int(total_row["total"]) if total_row else 0
+    typed = msgspec.convert(rows, list[AgentRow], strict=False)
+    return typed, int(total_row["total"]) if total_row else 0
 
 
 def _assignments(changes: dict[str, Any]) -> str:
@@ -81,7 +147,7 @@ def _assignments(changes: dict[str, Any]) -> str:
 
 async def update_settings_and_reset_draft(
     uow: UnitOfWork, agent_id: str, changes: dict[str, Any], now: datetime
-) -> Row | None:
+) -> AgentRow | None:
     """Apply `changes` (settings only), set the agent back to draft and bump its draft revision:
     the change needs a new publish. `changes` may be empty (a write under the agent: a
     training, an action, a number).
@@ -94,12 +160,12 @@ async def update_settings_and_reset_draft(
         f"WHERE id = :agent_id RETURNING {COLUMNS}",
         {**changes, "now": now, "agent_id": agent_id},
     )
-    return rows[0] if rows else None
+    return _typed_or_none(rows)
 
 
 async def update_settings_keep_status(
     uow: UnitOfWork, agent_id: str, changes: dict[str, Any], now: datetime
-) -> Row | None:
+) -> AgentRow | None:
     """Apply `changes` (settings only; none for a flow save) and bump the draft revision, so
     the compiled draft sees them, without touching the status: no new publish is needed."""
     rows = await uow.write(
@@ -107,32 +173,34 @@ async def update_settings_keep_status(
         f"updated_at = :now WHERE id = :agent_id RETURNING {COLUMNS}",
         {**changes, "now": now, "agent_id": agent_id},
     )
-    return rows[0] if rows else None
+    return _typed_or_none(rows)
 
 
-async def bump_revision_keep_status(uow: UnitOfWork, agent_id: str, now: datetime) -> Row | None:
+async def bump_revision_keep_status(
+    uow: UnitOfWork, agent_id: str, now: datetime
+) -> AgentRow | None:
     """A change the compiled draft must see that does not need a new publish (a flow save):
     a new draft revision, the status as it was."""
     return await update_settings_keep_status(uow, agent_id, {}, now)
 
 
-async def set_published(uow: UnitOfWork, agent_id: str, now: datetime) -> Row | None:
+async def set_published(uow: UnitOfWork, agent_id: str, now: datetime) -> AgentRow | None:
     rows = await uow.write(
         "UPDATE agents SET current_status = 'published', "
         "published_version = COALESCE(published_version, 0) + 1, updated_at = :now "
         f"WHERE id = :agent_id RETURNING {COLUMNS}",
         {"now": now, "agent_id": agent_id},
     )
-    return rows[0] if rows else None
+    return _typed_or_none(rows)
 
 
-async def set_unpublished(uow: UnitOfWork, agent_id: str, now: datetime) -> Row | None:
+async def set_unpublished(uow: UnitOfWork, agent_id: str, now: datetime) -> AgentRow | None:
     rows = await uow.write(
         "UPDATE agents SET current_status = 'draft', updated_at = :now "
         f"WHERE id = :agent_id RETURNING {COLUMNS}",
         {"now": now, "agent_id": agent_id},
     )
-    return rows[0] if rows else None
+    return _typed_or_none(rows)
 
 
 async def delete(uow: UnitOfWork, agent_id: str) -> None:

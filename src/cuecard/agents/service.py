@@ -8,8 +8,9 @@ from typing import Any
 
 from cuecard.agents import repository
 from cuecard.agents import settings as agent_settings
+from cuecard.agents.repository import AgentRow
 from cuecard.auth.service import Caller
-from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.core.db import UnitOfWork, utcnow
 from cuecard.core.errors import NotFound
 
 
@@ -25,7 +26,7 @@ def _is_uuid(value: str) -> bool:
         return False
 
 
-async def scoped_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> Row:
+async def scoped_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> AgentRow:
     """The agent if it is the caller's; otherwise 404, whether it exists elsewhere or not."""
     row = None
     if _is_uuid(agent_id):
@@ -35,14 +36,14 @@ async def scoped_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> Row:
     return row
 
 
-def still_there(row: Row | None) -> Row:
+def still_there(row: AgentRow | None) -> AgentRow:
     """A write to an agent row found nothing: it was deleted after the request looked it up."""
     if row is None:
         raise AgentNotFound()
     return row
 
 
-async def save_settings(uow: UnitOfWork, agent_id: str, changes: dict[str, Any]) -> Row | None:
+async def save_settings(uow: UnitOfWork, agent_id: str, changes: dict[str, Any]) -> AgentRow | None:
     """Write settings; back to draft when one of them needs a new publish (`resets_draft` in
     the settings table: every setting today, since a version freezes them all)."""
     if any(agent_settings.BY_NAME[name].resets_draft for name in changes):
@@ -50,7 +51,7 @@ async def save_settings(uow: UnitOfWork, agent_id: str, changes: dict[str, Any])
     return await repository.update_settings_keep_status(uow, agent_id, changes, utcnow())
 
 
-async def mark_draft(uow: UnitOfWork, agent_id: str) -> Row:
+async def mark_draft(uow: UnitOfWork, agent_id: str) -> AgentRow:
     """Record a change under the agent: back to draft, new draft revision.
 
     Call it before writing anything under the agent: it takes the agent row first (the lock

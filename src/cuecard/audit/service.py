@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cuecard.agents.repository import AgentRow
 from cuecard.audit import repository
 from cuecard.audit.schemas import AuditEntry, AuditQuery, AuditToken
 from cuecard.auth.service import Caller
-from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import UnitOfWork, new_id, utcnow
 
 
 async def record(
@@ -40,12 +41,12 @@ async def record(
     )
 
 
-def changed(before: Row, after: dict[str, Any]) -> dict[str, Any]:
+def changed(before: AgentRow, after: dict[str, Any]) -> dict[str, Any]:
     """`{field: {"from": old, "to": new}}` for the fields whose value differs."""
     return {
-        name: {"from": before.get(name), "to": value}
+        name: {"from": getattr(before, name, None), "to": value}
         for name, value in after.items()
-        if before.get(name) != value
+        if getattr(before, name, None) != value
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cuecard.agents import repository as agents_repository
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import mark_draft, scoped_agent, still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller, get_environment
@@ -32,7 +33,7 @@ class NoAgentForNumber(NotFound):
     message = "No agent answers inbound calls on this phone number"
 
 
-async def update_calling(uow: UnitOfWork, caller: Caller, agent: Row, body: dict[str, Any]
+async def update_calling(uow: UnitOfWork, caller: Caller, agent: AgentRow, body: dict[str, Any]
                          ) -> CallingState:  # fmt: skip
     errors: dict[str, list[str]] = {}
     data = validate_with(CallingUpdate, body, errors)
@@ -44,9 +45,9 @@ async def update_calling(uow: UnitOfWork, caller: Caller, agent: Row, body: dict
         if isinstance(ids, list):
             wanted = [str(i) for i in ids]
         else:  # left out: keep the agent's numbers
-            wanted = [n["id"] for n in await repository.for_agent(uow, agent["id"])]
+            wanted = [n["id"] for n in await repository.for_agent(uow, agent.id)]
         clean, problems = await assign.check(
-            uow, caller.environment_id, agent["id"], wanted, direction
+            uow, caller.environment_id, agent.id, wanted, direction
         )
         if problems:
             errors["phone_number_ids"] = problems
@@ -54,28 +55,28 @@ async def update_calling(uow: UnitOfWork, caller: Caller, agent: Row, body: dict
         raise ValidationFailed(errors)
     row = still_there(
         await agents_repository.update_settings_and_reset_draft(
-            uow, agent["id"], {"direction": direction}, utcnow()
+            uow, agent.id, {"direction": direction}, utcnow()
         )
     )
-    await assign.assign(uow, agent["id"], clean, data.direction.value)
+    await assign.assign(uow, agent.id, clean, data.direction.value)
     changes = {"direction": direction, "phone_number_ids": clean}
     await audit.record(
         uow,
         caller,
         "agent.calling_updated",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="agent",
-        target_id=agent["id"],
+        target_id=agent.id,
         changes=audit.changed(agent, changes),
     )
-    found = await repository.for_agent(uow, agent["id"])
+    found = await repository.for_agent(uow, agent.id)
     return CallingState(
-        id=row["id"],
-        name=row["name"],
-        direction=row["direction"],
-        current_status=row["current_status"],
+        id=row.id,
+        name=row.name,
+        direction=row.direction,
+        current_status=row.current_status,
         phone_numbers=[AgentPhoneNumber.from_row(n) for n in found],
-        updated_at=row["updated_at"],
+        updated_at=row.updated_at,
     )
 
 
@@ -150,7 +151,7 @@ async def remove_number(uow: UnitOfWork, number_or_id: str) -> str:
     return str(row["number"])
 
 
-async def answering_agent(uow: UnitOfWork, caller: Caller, number: str) -> Row:
+async def answering_agent(uow: UnitOfWork, caller: Caller, number: str) -> AgentRow:
     """The caller's agent that answers inbound calls on `number` (E.164), for the telephony
     bridge's one request (`runtime.service.inbound_config`)."""
     normalized = numbers.normalize(number)

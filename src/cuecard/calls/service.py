@@ -8,6 +8,7 @@ import json
 import uuid
 from typing import Any
 
+from cuecard.agents.repository import AgentRow
 from cuecard.auth.service import Caller
 from cuecard.calls import repository
 from cuecard.calls.schemas import (
@@ -111,7 +112,7 @@ async def _emit_call_event(uow: UnitOfWork, row: Row, event: str, extra: dict[st
 
 
 async def open_call(
-    uow: UnitOfWork, caller: Caller, agent: Row, data: CallOpen
+    uow: UnitOfWork, caller: Caller, agent: AgentRow, data: CallOpen
 ) -> tuple[Call, bool]:
     """Open a call, or return the one this event id already opened. Returns (call, created)."""
     now = utcnow()
@@ -121,10 +122,10 @@ async def open_call(
         {
             "id": call_id,
             "environment_id": caller.environment_id,
-            "agent_id": agent["id"],
+            "agent_id": agent.id,
             "open_event_id": data.event_id,
             "sid": data.sid,
-            "direction": data.direction or agent["direction"],
+            "direction": data.direction or agent.direction,
             "from_number": data.from_,
             "to_number": data.to,
             "is_testing": data.is_testing,
@@ -140,22 +141,24 @@ async def open_call(
         },
     )
     row = await repository.by_open_event(uow, caller.environment_id, data.event_id)
-    if row is None or row["agent_id"] != agent["id"]:
+    if row is None or row["agent_id"] != agent.id:
         raise Conflict("This event_id opened a call of another agent.", code="EVENT_ID_IN_USE")
     if created:
         await _emit_call_event(uow, row, CALL_OPENED, {})
     return to_call(row), created
 
 
-async def _locked_call(uow: UnitOfWork, agent: Row, call_id: str) -> Row:
+async def _locked_call(uow: UnitOfWork, agent: AgentRow, call_id: str) -> Row:
     call_id_ = _uuid(call_id)
-    row = await repository.lock(uow, agent["id"], call_id_) if call_id_ else None
+    row = await repository.lock(uow, agent.id, call_id_) if call_id_ else None
     if row is None:
         raise CallNotFound()
     return row
 
 
-async def report_events(uow: UnitOfWork, agent: Row, call_id: str, data: EventsReport) -> Accepted:
+async def report_events(
+    uow: UnitOfWork, agent: AgentRow, call_id: str, data: EventsReport
+) -> Accepted:
     call = await _locked_call(uow, agent, call_id)
     now = utcnow()
     seq = await repository.next_seq(uow, "call_events", call["id"])
@@ -194,7 +197,9 @@ async def report_events(uow: UnitOfWork, agent: Row, call_id: str, data: EventsR
     return Accepted(accepted=accepted, duplicates=len(data.events) - accepted)
 
 
-async def report_turns(uow: UnitOfWork, agent: Row, call_id: str, data: TurnsReport) -> Accepted:
+async def report_turns(
+    uow: UnitOfWork, agent: AgentRow, call_id: str, data: TurnsReport
+) -> Accepted:
     call = await _locked_call(uow, agent, call_id)
     now = utcnow()
     seq = await repository.next_seq(uow, "call_turns", call["id"])
@@ -230,7 +235,7 @@ async def report_turns(uow: UnitOfWork, agent: Row, call_id: str, data: TurnsRep
                     "training_id": training_id,
                     "source": source,
                     "call_id": call["id"],
-                    "agent_id": agent["id"],
+                    "agent_id": agent.id,
                     "created_at": turn.occurred_at or now,
                 }
                 for source, training_id in used
@@ -239,7 +244,7 @@ async def report_turns(uow: UnitOfWork, agent: Row, call_id: str, data: TurnsRep
     return Accepted(accepted=accepted, duplicates=len(data.turns) - accepted)
 
 
-async def close_call(uow: UnitOfWork, agent: Row, call_id: str, data: CallClose) -> Call:
+async def close_call(uow: UnitOfWork, agent: AgentRow, call_id: str, data: CallClose) -> Call:
     """Close the call once; closing it again (a retried report) changes nothing."""
     call = await _locked_call(uow, agent, call_id)
     if call["ended_at"] is not None or call["status"] in FINAL_STATUSES:
@@ -300,15 +305,15 @@ async def list_calls(
 
 
 async def list_agent_calls(
-    uow: UnitOfWork, caller: Caller, agent: Row, query: CallListQuery
+    uow: UnitOfWork, caller: Caller, agent: AgentRow, query: CallListQuery
 ) -> tuple[list[Call], int]:
-    rows, total = await _page(uow, caller, query, agent["id"])
+    rows, total = await _page(uow, caller, query, agent.id)
     return [to_call(row) for row in rows], total
 
 
-async def get_call(uow: UnitOfWork, agent: Row, call_id: str) -> CallDetail:
+async def get_call(uow: UnitOfWork, agent: AgentRow, call_id: str) -> CallDetail:
     call_id_ = _uuid(call_id)
-    row = await repository.get(uow, agent["id"], call_id_) if call_id_ else None
+    row = await repository.get(uow, agent.id, call_id_) if call_id_ else None
     if row is None:
         raise CallNotFound()
     used: dict[str, list[TurnTraining]] = {}
@@ -355,18 +360,18 @@ async def get_call(uow: UnitOfWork, agent: Row, call_id: str) -> CallDetail:
 
 
 async def training_usage(
-    uow: UnitOfWork, agent: Row, training_id: str, query: UsageQuery
+    uow: UnitOfWork, agent: AgentRow, training_id: str, query: UsageQuery
 ) -> TrainingUsage:
     """How often a training shaped a turn over the period, inline and retrieved."""
     since, before = query.bounds()
     training_id_ = _uuid(training_id)
     if training_id_ is None:
         raise TrainingNotFound()
-    counts = await repository.usage(uow, agent["id"], training_id_, since, before)
+    counts = await repository.usage(uow, agent.id, training_id_, since, before)
     if not counts["turns"]:
         exists = await uow.one(
             "SELECT id FROM trainings WHERE id = :id AND agent_id = :agent",
-            {"id": training_id_, "agent": agent["id"]},
+            {"id": training_id_, "agent": agent.id},
         )
         if exists is None:
             raise TrainingNotFound()

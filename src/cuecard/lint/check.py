@@ -13,7 +13,8 @@ from typing import Any
 from cuecard.agent_tests import repository as tests_repository
 from cuecard.agent_tests.runner import retrieved_by_tests
 from cuecard.agent_tests.schemas import AgentTestDefinition
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.agents.repository import AgentRow
+from cuecard.core.db import UnitOfWork
 from cuecard.core.errors import ValidationFailed
 from cuecard.lint.rules import Finding, LintContext, LintTraining, Severity, lint
 from cuecard.runtime.compile import BudgetMode, Compiled, flow_of
@@ -64,10 +65,10 @@ def lint_compiled(
     return lint(trainings, context)
 
 
-async def publish_gates(uow: UnitOfWork, agent: Row, compiled: Compiled) -> None:
+async def publish_gates(uow: UnitOfWork, agent: AgentRow, compiled: Compiled) -> None:
     """Refuse to publish (422) what the agent's gate settings forbid. Runs inside publish."""
-    if agent.get("publish_requires_clean_lint"):
-        tests = await tests_repository.definitions(uow, agent["id"])
+    if agent.publish_requires_clean_lint:
+        tests = await tests_repository.definitions(uow, agent.id)
         findings = await asyncio.to_thread(lint_compiled, compiled, tests)
         errors = [f for f in findings if f.severity is Severity.ERROR]
         if errors:
@@ -76,9 +77,9 @@ async def publish_gates(uow: UnitOfWork, agent: Row, compiled: Compiled) -> None
                 message=f"The draft has {len(errors)} lint error(s); publish_requires_clean_lint "
                 "refuses to publish it. GET .../lint?version=draft lists them.",
             )
-    if agent.get("publish_requires_passing_tests"):
-        run = await tests_repository.last_draft_run(uow, agent["id"])
-        revision = agent["draft_revision"]
+    if agent.publish_requires_passing_tests:
+        run = await tests_repository.last_draft_run(uow, agent.id)
+        revision = agent.draft_revision
         if run is None or run["draft_revision"] != revision:
             raise TestsNotPassed(
                 {

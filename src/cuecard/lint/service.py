@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from cuecard.agent_tests import repository as tests_repository
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.agents.repository import AgentRow
+from cuecard.core.db import UnitOfWork
 from cuecard.lint.check import lint_compiled
 from cuecard.lint.rules import Severity
 from cuecard.lint.schemas import LintFinding, LintReport
@@ -15,10 +16,10 @@ from cuecard.runtime.service import resolve
 
 
 async def lint_agent(
-    uow: UnitOfWork, cache: CompiledCache, agent: Row, selector: str | int
+    uow: UnitOfWork, cache: CompiledCache, agent: AgentRow, selector: str | int
 ) -> LintReport:
     resolved = await resolve(uow, cache, agent, selector)
-    tests = await tests_repository.definitions(uow, agent["id"])
+    tests = await tests_repository.definitions(uow, agent.id)
     await prepare_index(resolved.compiled, cache.vectors)
     # Seconds of CPU for a thousand trainings (pairs, embeddings): off the event loop.
     findings = await asyncio.to_thread(lint_compiled, resolved.compiled, tests)

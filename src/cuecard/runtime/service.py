@@ -11,11 +11,12 @@ import asyncio
 from dataclasses import dataclass
 
 from cuecard.agents import repository as agents_repository
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import AgentNotFound
 from cuecard.auth.service import Caller
 from cuecard.calling import service as calling
 from cuecard.core.config import Settings
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.core.db import UnitOfWork
 from cuecard.core.errors import AppError, Conflict, NotFound, ServiceUnavailable
 from cuecard.core.metrics import RETRIEVAL_SECONDS
 from cuecard.runtime import llm
@@ -82,24 +83,24 @@ class Resolved:
 
 
 async def resolve(
-    uow: UnitOfWork, cache: CompiledCache, agent: Row, selector: str | int
+    uow: UnitOfWork, cache: CompiledCache, agent: AgentRow, selector: str | int
 ) -> Resolved:
     """The compiled config `selector` (draft, published or N) names, from the cache if it can."""
     if selector == "draft":
         return await _draft(uow, cache, agent)
     if selector == "published":
-        if agent["published_version"] is None:
+        if agent.published_version is None:
             raise AgentNotPublished()
-        selector = int(agent["published_version"])
+        selector = int(agent.published_version)
     return await _version(uow, cache, agent, int(selector))
 
 
-async def _version(uow: UnitOfWork, cache: CompiledCache, agent: Row, number: int) -> Resolved:
-    key = version_key(agent["id"], number)
+async def _version(uow: UnitOfWork, cache: CompiledCache, agent: AgentRow, number: int) -> Resolved:
+    key = version_key(agent.id, number)
     compiled = cache.get(key)
     if compiled is not None:
         return Resolved(compiled, number, None, cache_hit=True)
-    frozen = await snapshots_repository.snapshot(uow, agent["id"], number)
+    frozen = await snapshots_repository.snapshot(uow, agent.id, number)
     if frozen is None:
         raise VersionNotFound()
     # Compiling is pure CPU (about 0.75 s at 10,000 trainings): in a worker thread the event
@@ -113,28 +114,28 @@ def _compile_frozen(frozen: str) -> Compiled:
     return compile_snapshot(read_snapshot(frozen))
 
 
-async def _draft(uow: UnitOfWork, cache: CompiledCache, agent: Row) -> Resolved:
+async def _draft(uow: UnitOfWork, cache: CompiledCache, agent: AgentRow) -> Resolved:
     row = agent
     for _ in range(_DRAFT_READ_ATTEMPTS):
-        key = draft_key(row["id"], row["draft_revision"])
+        key = draft_key(row.id, row.draft_revision)
         compiled = cache.get(key)
         if compiled is not None:
-            return Resolved(compiled, "draft", row["draft_revision"], cache_hit=True)
-        trainings = await trainings_repository.for_agent(uow, row["id"])
+            return Resolved(compiled, "draft", row.draft_revision, cache_hit=True)
+        trainings = await trainings_repository.for_agent(uow, row.id)
         frozen = await live_snapshot(uow, row, trainings)
         # The trainings and flow belong to this revision only if no write committed since the
         # agent row was read (every write, a flow save too, bumps the revision): otherwise read
         # again, so the cache never files one revision's trainings under another's key.
-        latest = await agents_repository.scoped(uow, row["environment_id"], row["id"])
+        latest = await agents_repository.scoped(uow, row.environment_id, row.id)
         if latest is None:
             raise AgentNotFound()
-        if latest["draft_revision"] == row["draft_revision"]:
+        if latest.draft_revision == row.draft_revision:
             compiled = await asyncio.to_thread(compile_snapshot, frozen)
             cache.put(key, compiled)
-            return Resolved(compiled, "draft", row["draft_revision"], cache_hit=False)
+            return Resolved(compiled, "draft", row.draft_revision, cache_hit=False)
         row = latest
     compiled = await asyncio.to_thread(compile_snapshot, await live_snapshot(uow, row, trainings))
-    return Resolved(compiled, "draft", row["draft_revision"], cache_hit=False)
+    return Resolved(compiled, "draft", row.draft_revision, cache_hit=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +145,7 @@ class RuntimeConfig:
 
 
 async def runtime_config(
-    uow: UnitOfWork, cache: CompiledCache, agent: Row, selector: str | int, fmt: Format
+    uow: UnitOfWork, cache: CompiledCache, agent: AgentRow, selector: str | int, fmt: Format
 ) -> RuntimeConfig:
     resolved = await resolve(uow, cache, agent, selector)
     return RuntimeConfig(resolved.compiled.render(fmt), resolved)
@@ -156,7 +157,7 @@ async def inbound_config(
     """What a telephony bridge loads for a call to `number`: the published runtime config of
     the agent that answers it, in one request."""
     agent = await calling.answering_agent(uow, caller, number)
-    return agent["id"], await runtime_config(uow, cache, agent, "published", fmt)
+    return agent.id, await runtime_config(uow, cache, agent, "published", fmt)
 
 
 def _turns(messages: list[ChatMessage]) -> list[Turn]:
@@ -164,7 +165,7 @@ def _turns(messages: list[ChatMessage]) -> list[Turn]:
 
 
 async def retrieve_trainings(
-    uow: UnitOfWork, cache: CompiledCache, agent: Row, body: RetrieveRequest
+    uow: UnitOfWork, cache: CompiledCache, agent: AgentRow, body: RetrieveRequest
 ) -> tuple[RetrieveResponse, bool]:
     """The trainings to add to this turn, and whether the compiled config and index were reused."""
     resolved = await resolve(uow, cache, agent, body.version)
@@ -238,7 +239,7 @@ async def run_test_conversation(
     uow: UnitOfWork,
     cache: CompiledCache,
     settings: Settings,
-    agent: Row,
+    agent: AgentRow,
     body: ConversationRequest,
 ) -> ConversationResult:
     """Send the compiled prompt plus the conversation to the configured LLM; return its reply.

@@ -10,29 +10,31 @@ from cuecard.actions import repository as actions_repository
 from cuecard.actions.schemas import Action
 from cuecard.agents import repository as agents_repository
 from cuecard.agents import settings as agent_settings
+from cuecard.agents.repository import AgentRow
 from cuecard.calling import repository as calling_repository
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.flows import repository as flows_repository
 from cuecard.snapshots.reader import SCHEMA_VERSION
+from cuecard.trainings.repository import TrainingRow
 from cuecard.trainings.schemas import Training
 
 
 def snapshot(
-    agent: Row, trainings: list[Row], flow: Row | None, actions: list[Row] | None = None,
-    phone_numbers: list[Row] | None = None,
+    agent: AgentRow, trainings: list[TrainingRow], flow: Row | None,
+    actions: list[Row] | None = None, phone_numbers: list[Row] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """What a version freezes: the settings, every training and action with its status, the
     numbers the agent answers, and the flow (the current `agent_flows` row), in the shape of
     `snapshots.reader.SCHEMA_VERSION` (older ones are read by `snapshots.reader.read`). Never
     a secret: actions carry header names, not values."""
-    settings = {name: agent[name] for name in ("id", *agents_repository.SETTINGS)}
+    settings = {name: getattr(agent, name) for name in ("id", *agents_repository.SETTINGS)}
     for name, kind in agent_settings.COERCE.items():
         if settings.get(name) is not None:
             settings[name] = kind(settings[name])
     return {
         "schema_version": SCHEMA_VERSION,
         "agent": settings,
-        "trainings": [Training.model_validate(t).model_dump(mode="json") for t in trainings],
+        "trainings": [t.model_dump(mode="json") for t in Training.from_rows(trainings)],
         "flow": flows_repository.snapshot_of(flow),
         "actions": [Action.from_row(a).model_dump(mode="json") for a in actions or []],
         "phone_numbers": [
@@ -47,14 +49,16 @@ def snapshot(
 _THREAD_FROM = 200
 
 
-async def live_snapshot(uow: UnitOfWork, agent: Row, trainings: list[Row]) -> dict[str, Any]:
+async def live_snapshot(
+    uow: UnitOfWork, agent: AgentRow, trainings: list[TrainingRow]
+) -> dict[str, Any]:
     """The snapshot of the agent as it is now (the draft)."""
     parts = (
         agent,
         trainings,
-        await flows_repository.current(uow, agent["id"]),
-        await actions_repository.for_agent(uow, agent["id"]),
-        await calling_repository.for_agent(uow, agent["id"]),
+        await flows_repository.current(uow, agent.id),
+        await actions_repository.for_agent(uow, agent.id),
+        await calling_repository.for_agent(uow, agent.id),
     )
     if len(trainings) < _THREAD_FROM:
         return snapshot(*parts)

@@ -16,7 +16,7 @@ from cuecard.trainings.service import list_trainings
 async def _trainings_unchanged(request: Request, uow: Uow, agent: ScopedAgent) -> None:
     limit = request.app.state.settings.max_trainings_per_agent
     await require_match(
-        request, uow, f"agent:{agent['id']}", lambda: list_trainings(uow, agent, None, limit=limit)
+        request, uow, f"agent:{agent.id}", lambda: list_trainings(uow, agent, None, limit=limit)
     )
 
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+import msgspec
+from pydantic import BaseModel, Field, TypeAdapter, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input, PageNumber
+from cuecard.trainings.repository import TrainingRow
 
 
 class TrainingStatus(StrEnum):
@@ -28,6 +30,20 @@ class Training(BaseModel):
     agent_id: str
     position: int | None
     pinned: bool
+
+    @classmethod
+    def from_row(cls, row: TrainingRow) -> Training:
+        # From the row's dict: pydantic validates a dict faster than it reads attributes.
+        return cls.model_validate(msgspec.structs.asdict(row))
+
+    @staticmethod
+    def from_rows(rows: list[TrainingRow]) -> list[Training]:
+        """A list in one validation: cheaper a row than `from_row` on each (20 trainings 38 µs,
+        against 48 µs for `model_validate` one dict at a time; CONTRIBUTING, "Typed rows")."""
+        return _TRAININGS.validate_python([msgspec.structs.asdict(row) for row in rows])
+
+
+_TRAININGS = TypeAdapter(list[Training])
 
 
 class TrainingCreate(Input):

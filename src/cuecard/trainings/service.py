@@ -3,10 +3,11 @@ back to draft in the same transaction."""
 
 from __future__ import annotations
 
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import mark_draft
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
-from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import UnitOfWork, new_id, utcnow
 from cuecard.core.errors import NotFound, ValidationFailed
 from cuecard.trainings import repository
 from cuecard.trainings.schemas import Training, TrainingCreate, TrainingStatus
@@ -29,27 +30,27 @@ class TooManyTrainings(ValidationFailed):
 
 
 async def list_trainings(
-    uow: UnitOfWork, agent: Row, status: TrainingStatus | None = None, *, limit: int
+    uow: UnitOfWork, agent: AgentRow, status: TrainingStatus | None = None, *, limit: int
 ) -> list[Training]:
     """The whole list, at most `limit` long (the per-agent maximum: a list that was complete
     when the agent was filled stays complete)."""
-    rows = await repository.for_agent(uow, agent["id"], status, limit=limit)
-    return [Training.model_validate(row) for row in rows]
+    rows = await repository.for_agent(uow, agent.id, status, limit=limit)
+    return Training.from_rows(rows)
 
 
 async def page_trainings(
-    uow: UnitOfWork, agent: Row, status: TrainingStatus | None, *, page: int, per_page: int
+    uow: UnitOfWork, agent: AgentRow, status: TrainingStatus | None, *, page: int, per_page: int
 ) -> tuple[list[Training], int]:
     """One page of the list, in the same order, and the number of trainings in the list."""
-    total = await repository.count(uow, agent["id"], status)
+    total = await repository.count(uow, agent.id, status)
     rows = await repository.for_agent(
-        uow, agent["id"], status, limit=per_page, offset=(page - 1) * per_page
+        uow, agent.id, status, limit=per_page, offset=(page - 1) * per_page
     )
-    return [Training.model_validate(row) for row in rows], total
+    return Training.from_rows(rows), total
 
 
 async def upsert_training(
-    uow: UnitOfWork, caller: Caller, agent: Row, data: TrainingCreate, *, max_trainings: int
+    uow: UnitOfWork, caller: Caller, agent: AgentRow, data: TrainingCreate, *, max_trainings: int
 ) -> tuple[Training, bool]:
     """Create the training, or update this agent's training with the same node_id.
 
@@ -58,13 +59,13 @@ async def upsert_training(
     training. Creating one past `max_trainings` under the agent is refused (updates are not).
     Returns the training and whether it was created.
     """
-    await mark_draft(uow, agent["id"])
+    await mark_draft(uow, agent.id)
     candidate_id = new_id()
     row = await repository.upsert(
         uow,
         {
             "id": candidate_id,
-            "agent_id": agent["id"],
+            "agent_id": agent.id,
             "node_id": data.node_id,
             "subject": data.subject,
             "instructions": data.instructions,
@@ -74,42 +75,42 @@ async def upsert_training(
             "now": utcnow(),
         },
     )
-    created = row["id"] == candidate_id
+    created = row.id == candidate_id
     # Counted after the write, and under the agent row mark_draft locked: concurrent creates
     # under one agent queue there, so the limit holds without a check-then-insert race.
-    if created and await repository.more_than(uow, agent["id"], max_trainings):
+    if created and await repository.more_than(uow, agent.id, max_trainings):
         raise TooManyTrainings(max_trainings)  # rolls the insert back with the request
-    training = Training.model_validate(row)
+    training = Training.from_row(row)
     await audit.record(
         uow,
         caller,
         "training.created" if created else "training.updated",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="training",
         target_id=training.id,
         changes=data.model_dump(mode="json", exclude_none=True),
     )
     await emit(
         uow,
-        agent["id"],
+        agent.id,
         "event_training_updated",
         {"training": training.model_dump(mode="json"), "created": created},
     )
     return training, created
 
 
-async def delete_training(uow: UnitOfWork, caller: Caller, agent: Row, training_id: str) -> None:
-    await mark_draft(uow, agent["id"])
-    if not await repository.delete(uow, agent["id"], training_id.lower()):
+async def delete_training(
+    uow: UnitOfWork, caller: Caller, agent: AgentRow, training_id: str
+) -> None:
+    await mark_draft(uow, agent.id)
+    if not await repository.delete(uow, agent.id, training_id.lower()):
         raise TrainingNotFound()  # rolls the draft reset back with it
     await audit.record(
         uow,
         caller,
         "training.deleted",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="training",
         target_id=training_id.lower(),
     )
-    await emit(
-        uow, agent["id"], "event_training_deleted", {"training": {"id": training_id.lower()}}
-    )
+    await emit(uow, agent.id, "event_training_deleted", {"training": {"id": training_id.lower()}})

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from cuecard.actions import repository as actions_repository
+from cuecard.agents.repository import AgentRow
 from cuecard.calling import assign
-from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.core.db import UnitOfWork, utcnow
 from cuecard.snapshots.reader import Snapshot
 from cuecard.versions.schemas import ActionChange, ActionRef, ActionsDiff, PhoneNumbersDiff
 
@@ -53,7 +54,7 @@ def _row_values(action: dict[str, Any], agent_id: str, now: datetime) -> dict[st
     }
 
 
-async def restore_actions(uow: UnitOfWork, agent: Row, version: Snapshot
+async def restore_actions(uow: UnitOfWork, agent: AgentRow, version: Snapshot
                           ) -> tuple[list[str], list[str], list[str]]:  # fmt: skip
     """(restored, deactivated, deleted) action ids."""
     frozen = version.get("actions")
@@ -62,7 +63,7 @@ async def restore_actions(uow: UnitOfWork, agent: Row, version: Snapshot
     now = utcnow()
     wanted = {a["id"]: a for a in frozen}
     wanted_nodes = {a["node_id"] for a in wanted.values()}
-    current = {a["id"]: a for a in await actions_repository.for_agent(uow, agent["id"])}
+    current = {a["id"]: a for a in await actions_repository.for_agent(uow, agent.id)}
     deleted = [
         action_id
         for action_id, a in current.items()
@@ -76,36 +77,36 @@ async def restore_actions(uow: UnitOfWork, agent: Row, version: Snapshot
         and a["current_status"] != "inactive"
     ]
     if deleted:
-        await actions_repository.delete_ids(uow, agent["id"], deleted)
+        await actions_repository.delete_ids(uow, agent.id, deleted)
     if deactivated:
-        await actions_repository.set_status(uow, agent["id"], deactivated, "inactive", now)
+        await actions_repository.set_status(uow, agent.id, deactivated, "inactive", now)
     # Node ids that move between the version's own actions let go first (id is unique).
     moving = [i for i in wanted if i in current and current[i]["node_id"] != wanted[i]["node_id"]]
     if moving:
-        await actions_repository.park_node_ids(uow, agent["id"], moving)
+        await actions_repository.park_node_ids(uow, agent.id, moving)
     if wanted:
         await actions_repository.restore(
-            uow, [_row_values(a, agent["id"], now) for a in wanted.values()]
+            uow, [_row_values(a, agent.id, now) for a in wanted.values()]
         )
     return list(wanted), deactivated, deleted
 
 
-async def restore_numbers(uow: UnitOfWork, agent: Row, version: Snapshot
+async def restore_numbers(uow: UnitOfWork, agent: AgentRow, version: Snapshot
                           ) -> tuple[list[str], list[str]]:  # fmt: skip
     """(assigned, skipped) phone number ids. A number gone since, or answering for another
     agent now, is skipped rather than failing the restore."""
     frozen = version.get("phone_numbers")
     if frozen is None:  # a version from before numbers
         return [], []
-    direction = str(version["agent"].get("direction") or agent["direction"])
+    direction = str(version["agent"].get("direction") or agent.direction)
     keep: list[str] = []
     skipped: list[str] = []
     for number in frozen:
         clean, problems = await assign.check(
-            uow, agent["environment_id"], agent["id"], [number["id"]], direction
+            uow, agent.environment_id, agent.id, [number["id"]], direction
         )
         (skipped if problems else keep).extend([number["id"]] if problems else clean)
-    await assign.assign(uow, agent["id"], keep, direction)
+    await assign.assign(uow, agent.id, keep, direction)
     return keep, skipped
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from cuecard.agent_api.schemas import AgentStatus
 from cuecard.agent_api.service import is_ready, load_agent, missing_to_publish
 from cuecard.agents import repository as agents_repository
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import AgentNotFound, still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
@@ -29,6 +30,7 @@ from cuecard.snapshots import reader
 from cuecard.snapshots import repository as snapshots_repository
 from cuecard.snapshots.service import live_snapshot
 from cuecard.trainings import repository as trainings_repository
+from cuecard.trainings.repository import TrainingRow
 from cuecard.versions.agent_config import (
     diff_actions,
     diff_numbers,
@@ -65,28 +67,28 @@ def parse_version_number(value: str) -> int:
     return int(value)
 
 
-def _summary(agent: Row, row: Row) -> dict[str, Any]:
+def _summary(agent: AgentRow, row: Row) -> dict[str, Any]:
     token = row["published_by_token_id"]
     return {
         "version": row["version"],
         "published_at": row["published_at"],
         "published_by": PublishedBy(token_id=token, label=row["token_label"]) if token else None,
         "config_hash": row["config_hash"],
-        "is_latest": row["version"] == agent["published_version"],
+        "is_latest": row["version"] == agent.published_version,
     }
 
 
 async def list_versions(
-    uow: UnitOfWork, agent: Row, query: VersionListQuery
+    uow: UnitOfWork, agent: AgentRow, query: VersionListQuery
 ) -> tuple[list[VersionSummary], int]:
     rows, total = await snapshots_repository.page(
-        uow, agent["id"], limit=query.per_page, offset=(query.page - 1) * query.per_page
+        uow, agent.id, limit=query.per_page, offset=(query.page - 1) * query.per_page
     )
     return [VersionSummary.model_validate(_summary(agent, row)) for row in rows], total
 
 
-async def get_version(uow: UnitOfWork, agent: Row, version: str) -> Version:
-    row = await snapshots_repository.get(uow, agent["id"], parse_version_number(version))
+async def get_version(uow: UnitOfWork, agent: AgentRow, version: str) -> Version:
+    row = await snapshots_repository.get(uow, agent.id, parse_version_number(version))
     if row is None:
         raise VersionNotFound()
     return Version.model_validate(
@@ -94,12 +96,12 @@ async def get_version(uow: UnitOfWork, agent: Row, version: str) -> Version:
     )
 
 
-def _differs(current: Row, wanted: dict[str, Any]) -> bool:
-    return any(current[name] != wanted.get(name) for name in TRAINING_FIELDS)
+def _differs(current: TrainingRow, wanted: dict[str, Any]) -> bool:
+    return any(getattr(current, name) != wanted.get(name) for name in TRAINING_FIELDS)
 
 
 async def restore_version(
-    uow: UnitOfWork, caller: Caller, agent: Row, version_path: str
+    uow: UnitOfWork, caller: Caller, agent: AgentRow, version_path: str
 ) -> RestoreResult:
     """Make the draft equal to the version the path names. Publishes nothing; deletes nothing.
 
@@ -111,17 +113,17 @@ async def restore_version(
     none: llm_driven).
     """
     number = parse_version_number(version_path)
-    frozen = await snapshots_repository.snapshot(uow, agent["id"], number)
+    frozen = await snapshots_repository.snapshot(uow, agent.id, number)
     if frozen is None:
         raise VersionNotFound()
     version = reader.read(frozen)
     now = utcnow()
     settings = {k: v for k, v in version["agent"].items() if k in agents_repository.SETTINGS}
     # The agent row first, as publish does: a concurrent training write waits for this restore.
-    row = await agents_repository.update_settings_and_reset_draft(uow, agent["id"], settings, now)
+    row = await agents_repository.update_settings_and_reset_draft(uow, agent.id, settings, now)
     if row is None:
         raise AgentNotFound()  # deleted since the request looked it up
-    current = {t["id"]: t for t in await trainings_repository.for_agent(uow, agent["id"])}
+    current = {t.id: t for t in await trainings_repository.for_agent(uow, agent.id)}
     wanted = {t["id"]: t for t in version["trainings"]}
     wanted_nodes = {t["node_id"] for t in wanted.values() if t["node_id"] is not None}
 
@@ -129,34 +131,34 @@ async def restore_version(
     for training_id, training in current.items():
         if training_id in wanted:
             continue
-        frees_node = training["node_id"] in wanted_nodes
-        if training["current_status"] != "inactive" or frees_node:
+        frees_node = training.node_id in wanted_nodes
+        if training.current_status != "inactive" or frees_node:
             deactivated.append(training_id)
             if frees_node:
                 detached.append(training_id)
             leave.append(
                 {
                     "id": training_id,
-                    "agent_id": agent["id"],
+                    "agent_id": agent.id,
                     "current_status": "inactive",
-                    "node_id": None if frees_node else training["node_id"],
+                    "node_id": None if frees_node else training.node_id,
                     "now": now,
                 }
             )
     # Trainings of the version whose node_id moves let go of it first, so two that swap node_ids
     # never collide on the (agent_id, node_id) key halfway through.
     moving = [
-        {"id": training_id, "agent_id": agent["id"]}
+        {"id": training_id, "agent_id": agent.id}
         for training_id, training in wanted.items()
         if training_id in current
-        and current[training_id]["node_id"] is not None
-        and current[training_id]["node_id"] != training["node_id"]
+        and current[training_id].node_id is not None
+        and current[training_id].node_id != training["node_id"]
     ]
     back = [
         {
             **{name: training.get(name) for name in TRAINING_FIELDS},
             "id": training_id,
-            "agent_id": agent["id"],
+            "agent_id": agent.id,
             "pinned": bool(training.get("pinned")),
             "created_at": datetime.fromisoformat(training["created_at"]),
             "now": now,
@@ -171,11 +173,11 @@ async def restore_version(
     if back:
         await trainings_repository.restore_trainings(uow, back)
     wanted_flow = _flow(version)
-    current_flow = flows_repository.snapshot_of(await flows_repository.current(uow, agent["id"]))
+    current_flow = flows_repository.snapshot_of(await flows_repository.current(uow, agent.id))
     flow_restored = _flow_content(current_flow) != _flow_content(wanted_flow)
     if flow_restored:
         mode = ConversationMode(wanted_flow["conversation_mode"])
-        await save_flow(uow, agent["id"], mode, wanted_flow["flow_config"])
+        await save_flow(uow, agent.id, mode, wanted_flow["flow_config"])
     restored_actions, deactivated_actions, deleted_actions = await restore_actions(
         uow, row, version
     )
@@ -184,9 +186,9 @@ async def restore_version(
         uow,
         caller,
         "agent.restored",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="agent",
-        target_id=agent["id"],
+        target_id=agent.id,
         changes={"version": number},
     )
     return RestoreResult(
@@ -240,7 +242,7 @@ def _ref(training: dict[str, Any]) -> TrainingRef:
 
 
 async def diff(
-    uow: UnitOfWork, cache: CompiledCache, agent: Row, source: str | int, target: str | int
+    uow: UnitOfWork, cache: CompiledCache, agent: AgentRow, source: str | int, target: str | int
 ) -> Diff:
     a = await resolve(uow, cache, agent, source)
     b = await resolve(uow, cache, agent, target)
@@ -287,20 +289,21 @@ async def diff(
 
 
 async def publish_agent(
-    uow: UnitOfWork, cache: CompiledCache, caller: Caller, agent: Row
+    uow: UnitOfWork, cache: CompiledCache, caller: Caller, agent: AgentRow
 ) -> PublishState:
     """Freeze the draft as the next version. Publishing an unchanged published agent is a no-op.
 
     A flow save leaves a published agent published (Talkover), so a published agent whose flow
     changed since its version publishes again."""
-    if agent["current_status"] == AgentStatus.PUBLISHED and not await _flow_changed(uow, agent):
-        trainings = await trainings_repository.for_agent(uow, agent["id"])
+    if agent.current_status == AgentStatus.PUBLISHED and not await _flow_changed(uow, agent):
+        trainings = await trainings_repository.for_agent(uow, agent.id)
         return _publish_state(agent, trainings)
     now = utcnow()
     # Take the agent row first: a training write racing with us waits, and the trainings read
     # below are the ones the version really has.
-    row = still_there(await agents_repository.set_published(uow, agent["id"], now))
-    trainings = await trainings_repository.for_agent(uow, row["id"])
+    row = still_there(await agents_repository.set_published(uow, agent.id, now))
+    version = int(row.published_version or 0)  # set_published numbered it: never 0
+    trainings = await trainings_repository.for_agent(uow, row.id)
     missing = missing_to_publish(row, trainings)
     if missing:
         raise ValidationFailed(missing, message="The agent is not ready to publish.")
@@ -313,8 +316,8 @@ async def publish_agent(
         uow,
         {
             "id": new_id(),
-            "agent_id": row["id"],
-            "version": row["published_version"],
+            "agent_id": row.id,
+            "version": version,
             "snapshot": frozen,
             # The hash of the compiled config, so a version, its runtime-config ETag and a diff
             # name the same thing.
@@ -325,30 +328,31 @@ async def publish_agent(
     )
     # The runtime's next fetch of this version is served without compiling it again, but only
     # once the version exists for everyone else too.
-    key = version_key(row["id"], row["published_version"])
+    key = version_key(row.id, version)
     uow.after_commit(lambda: cache.put(key, compiled))
-    published = {"version": row["published_version"], "config_hash": config_hash}
+    published = {"version": version, "config_hash": config_hash}
     await audit.record(
         uow,
         caller,
         "agent.published",
-        agent_id=row["id"],
+        agent_id=row.id,
         target_type="agent",
-        target_id=row["id"],
+        target_id=row.id,
         changes=published,
     )
     await emit(
         uow,
-        row["id"],
+        row.id,
         "event_agent_published",
-        {"agent": {"id": row["id"], "name": row["name"]}, **published},
+        {"agent": {"id": row.id, "name": row.name}, **published},
     )
     return _publish_state(row, trainings)
 
 
-async def _flow_changed(uow: UnitOfWork, agent: Row) -> bool:
-    current = await flows_repository.current(uow, agent["id"])
-    frozen = await snapshots_repository.snapshot(uow, agent["id"], agent["published_version"])
+async def _flow_changed(uow: UnitOfWork, agent: AgentRow) -> bool:
+    current = await flows_repository.current(uow, agent.id)
+    number = agent.published_version
+    frozen = await snapshots_repository.snapshot(uow, agent.id, number) if number else None
     published = reader.read(frozen)["flow"]["id"] if frozen else None
     return (current["id"] if current else None) != published
 
@@ -357,33 +361,33 @@ def _compiled_and_text(snapshot: Mapping[str, Any]) -> tuple[Compiled, str]:
     return compile_snapshot(snapshot), canonical_json(snapshot)
 
 
-async def unpublish_agent(uow: UnitOfWork, caller: Caller, agent: Row) -> PublishState:
+async def unpublish_agent(uow: UnitOfWork, caller: Caller, agent: AgentRow) -> PublishState:
     row = agent
-    if row["current_status"] == AgentStatus.PUBLISHED:
-        row = still_there(await agents_repository.set_unpublished(uow, row["id"], utcnow()))
+    if row.current_status == AgentStatus.PUBLISHED:
+        row = still_there(await agents_repository.set_unpublished(uow, row.id, utcnow()))
         await audit.record(
             uow,
             caller,
             "agent.unpublished",
-            agent_id=row["id"],
+            agent_id=row.id,
             target_type="agent",
-            target_id=row["id"],
+            target_id=row.id,
         )
         await emit(
             uow,
-            row["id"],
+            row.id,
             "event_agent_unpublished",
-            {"agent": {"id": row["id"], "name": row["name"]}},
+            {"agent": {"id": row.id, "name": row.name}},
         )
-    return _publish_state(row, await trainings_repository.for_agent(uow, row["id"]))
+    return _publish_state(row, await trainings_repository.for_agent(uow, row.id))
 
 
-def _publish_state(row: Row, trainings: list[Row]) -> PublishState:
+def _publish_state(row: AgentRow, trainings: list[TrainingRow]) -> PublishState:
     return PublishState(
-        id=row["id"],
-        name=row["name"],
-        current_status=row["current_status"],
+        id=row.id,
+        name=row.name,
+        current_status=row.current_status,
         is_ready_to_publish=is_ready(row, trainings),
-        updated_at=row["updated_at"],
-        version=row["published_version"],
+        updated_at=row.updated_at,
+        version=row.published_version,
     )

@@ -7,10 +7,11 @@ from typing import Any
 from cuecard.agent_api.schemas import Agent
 from cuecard.agent_api.service import load_agent
 from cuecard.agents import repository as agents_repository
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
-from cuecard.core.db import Row, UnitOfWork, utcnow
+from cuecard.core.db import UnitOfWork, utcnow
 from cuecard.core.errors import NotFound, ValidationFailed
 from cuecard.core.validation import validate_with
 from cuecard.voice.catalog import Catalog
@@ -42,7 +43,7 @@ def _sent(body: dict[str, Any], name: str) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-async def update_voice(uow: UnitOfWork, caller: Caller, catalog: Catalog, agent: Row,
+async def update_voice(uow: UnitOfWork, caller: Caller, catalog: Catalog, agent: AgentRow,
                        body: dict[str, Any]
                        ) -> Agent:  # fmt: skip
     """Set the agent's voice. An unknown voice_id is 404 when nothing else is wrong; the
@@ -68,7 +69,7 @@ async def update_voice(uow: UnitOfWork, caller: Caller, catalog: Catalog, agent:
                 errors[name] = [f"The {name} field is prohibited."]
         if "language" not in errors:
             wanted = body.get("language") if _sent(body, "language") else None
-            language = str(wanted).strip() if wanted else agent["language"]
+            language = str(wanted).strip() if wanted else agent.language
             if not template.speaks(language):
                 field = "language" if wanted else "voice_id"
                 errors.setdefault(field, []).append(
@@ -92,15 +93,15 @@ async def update_voice(uow: UnitOfWork, caller: Caller, catalog: Catalog, agent:
     if data.language is not None:
         changes["language"] = data.language.value
     row = still_there(
-        await agents_repository.update_settings_and_reset_draft(uow, agent["id"], changes, utcnow())
+        await agents_repository.update_settings_and_reset_draft(uow, agent.id, changes, utcnow())
     )
     await audit.record(
         uow,
         caller,
         "agent.voice_updated",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="agent",
-        target_id=agent["id"],
+        target_id=agent.id,
         changes=audit.changed(agent, changes),
     )
     return await load_agent(uow, row)

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import AgentNotFound, scoped_agent
 from cuecard.auth.deps import Reader
-from cuecard.core.db import Row
 from cuecard.core.routing import Uow
 
 
-async def _webhook_agent(uow: Uow, caller: Reader, agent_id: str) -> Row:
+async def _webhook_agent(uow: Uow, caller: Reader, agent_id: str) -> AgentRow:
     try:
         return await scoped_agent(uow, caller, agent_id)
     except AgentNotFound:
@@ -24,5 +24,5 @@ async def _secret_key(request: Request) -> bytes:
     return key
 
 
-WebhookAgent = Annotated[Row, Depends(_webhook_agent)]
+WebhookAgent = Annotated[AgentRow, Depends(_webhook_agent)]
 SecretKey = Annotated[bytes, Depends(_secret_key)]

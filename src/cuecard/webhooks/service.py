@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from cuecard.agents.repository import AgentRow
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.core.config import Settings
@@ -82,9 +83,9 @@ def to_webhook(row: Row) -> Webhook:
     )
 
 
-async def _scoped(uow: UnitOfWork, agent: Row, webhook_id: str) -> Row:
+async def _scoped(uow: UnitOfWork, agent: AgentRow, webhook_id: str) -> Row:
     webhook_id_ = _uuid(webhook_id)
-    row = await repository.get(uow, agent["id"], webhook_id_) if webhook_id_ else None
+    row = await repository.get(uow, agent.id, webhook_id_) if webhook_id_ else None
     if row is None:
         raise WebhookNotFound()
     return row
@@ -141,8 +142,8 @@ def _audit_changes(data: WebhookCreate | WebhookUpdate) -> dict[str, Any]:
     return fields
 
 
-async def list_webhooks(uow: UnitOfWork, agent: Row) -> WebhookList:
-    rows = await repository.for_agent(uow, agent["id"])
+async def list_webhooks(uow: UnitOfWork, agent: AgentRow) -> WebhookList:
+    rows = await repository.for_agent(uow, agent.id)
     return WebhookList(webhooks=[to_webhook(r) for r in rows], available_events=AVAILABLE_EVENTS)
 
 
@@ -151,7 +152,7 @@ async def create_webhook(
     caller: Caller,
     settings: Settings,
     key: bytes,
-    agent: Row,
+    agent: AgentRow,
     data: WebhookCreate,
 ) -> Webhook:
     _refuse_private(data.webhook_url, settings)
@@ -161,7 +162,7 @@ async def create_webhook(
         uow,
         {
             "id": webhook_id,
-            "agent_id": agent["id"],
+            "agent_id": agent.id,
             "status": WebhookStatus.ACTIVE if data.enabled else WebhookStatus.DISABLED,
             "http_method": "POST",
             "authorization_scheme": "none",
@@ -179,7 +180,7 @@ async def create_webhook(
         uow,
         caller,
         "webhook.created",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="webhook",
         target_id=webhook_id,
         changes=_audit_changes(data),
@@ -187,7 +188,7 @@ async def create_webhook(
     return to_webhook(row)
 
 
-async def get_webhook(uow: UnitOfWork, agent: Row, webhook_id: str) -> Webhook:
+async def get_webhook(uow: UnitOfWork, agent: AgentRow, webhook_id: str) -> Webhook:
     return to_webhook(await _scoped(uow, agent, webhook_id))
 
 
@@ -196,7 +197,7 @@ async def update_webhook(
     caller: Caller,
     settings: Settings,
     key: bytes,
-    agent: Row,
+    agent: AgentRow,
     webhook_id: str,
     data: WebhookUpdate,
 ) -> Webhook:
@@ -204,14 +205,14 @@ async def update_webhook(
     _refuse_private(data.webhook_url, settings)
     values = _columns(key, current["id"], data)
     values["updated_at"] = utcnow()
-    row = await repository.update(uow, agent["id"], current["id"], values)
+    row = await repository.update(uow, agent.id, current["id"], values)
     if row is None:
         raise WebhookNotFound()
     await audit.record(
         uow,
         caller,
         "webhook.updated",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="webhook",
         target_id=current["id"],
         changes=_audit_changes(data),
@@ -219,27 +220,29 @@ async def update_webhook(
     return to_webhook(row)
 
 
-async def delete_webhook(uow: UnitOfWork, caller: Caller, agent: Row, webhook_id: str) -> None:
+async def delete_webhook(uow: UnitOfWork, caller: Caller, agent: AgentRow, webhook_id: str) -> None:
     current = await _scoped(uow, agent, webhook_id)
-    if not await repository.delete(uow, agent["id"], current["id"]):
+    if not await repository.delete(uow, agent.id, current["id"]):
         raise WebhookNotFound()
     await audit.record(
         uow,
         caller,
         "webhook.deleted",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="webhook",
         target_id=current["id"],
         changes={"name": current["name"]},
     )
 
 
-async def toggle_webhook(uow: UnitOfWork, caller: Caller, agent: Row, webhook_id: str) -> Webhook:
+async def toggle_webhook(
+    uow: UnitOfWork, caller: Caller, agent: AgentRow, webhook_id: str
+) -> Webhook:
     current = await _scoped(uow, agent, webhook_id)
     enabled = not bool(current["enabled"])
     row = await repository.update(
         uow,
-        agent["id"],
+        agent.id,
         current["id"],
         {
             "enabled": enabled,
@@ -253,7 +256,7 @@ async def toggle_webhook(uow: UnitOfWork, caller: Caller, agent: Row, webhook_id
         uow,
         caller,
         "webhook.toggled",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="webhook",
         target_id=current["id"],
         changes={"enabled": enabled},
@@ -262,14 +265,14 @@ async def toggle_webhook(uow: UnitOfWork, caller: Caller, agent: Row, webhook_id
 
 
 async def test_webhook(
-    uow: UnitOfWork, settings: Settings, key: bytes, agent: Row, webhook_id: str
+    uow: UnitOfWork, settings: Settings, key: bytes, agent: AgentRow, webhook_id: str
 ) -> TestResult:
     """Send the documented test payload now and report how the target answered."""
     webhook = await _scoped(uow, agent, webhook_id)
     payload = {
         "event": TEST_EVENT,
-        "agent_id": agent["id"],
-        "agent_name": agent["name"],
+        "agent_id": agent.id,
+        "agent_name": agent.name,
         "webhook_id": webhook["id"],
         "webhook_name": webhook["name"],
         "timestamp": format_timestamp(utcnow()),
@@ -304,7 +307,7 @@ def to_log(row: Row) -> WebhookLog:
 
 
 async def list_logs(
-    uow: UnitOfWork, agent: Row, webhook_id: str, page: int, per_page: int
+    uow: UnitOfWork, agent: AgentRow, webhook_id: str, page: int, per_page: int
 ) -> tuple[list[WebhookLog], int]:
     webhook = await _scoped(uow, agent, webhook_id)
     rows, total = await repository.logs_page(uow, webhook["id"], per_page, (page - 1) * per_page)
@@ -315,7 +318,7 @@ async def retry_log(
     uow: UnitOfWork,
     caller: Caller,
     settings: Settings,
-    agent: Row,
+    agent: AgentRow,
     webhook_id: str,
     log_id: str,
 ) -> RetryQueued:
@@ -349,7 +352,7 @@ async def retry_log(
         uow,
         caller,
         "webhook.log_retried",
-        agent_id=agent["id"],
+        agent_id=agent.id,
         target_type="webhook_log",
         target_id=original["id"],
         changes={"log_id": new_log},
