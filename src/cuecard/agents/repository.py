@@ -71,13 +71,14 @@ class AgentRow(msgspec.Struct, frozen=True, gc=False):
     updated_at: datetime
 
 
-def _typed(row: Row) -> AgentRow:
-    # Not strict: SQLite hands a boolean back as 0/1 (and a whole REAL as an int).
-    return msgspec.convert(row, AgentRow, strict=False)
+def _typed(rows: list[Row]) -> list[AgentRow]:
+    # One call for the whole list, not strict: SQLite hands a boolean back as 0/1 (and a whole
+    # REAL as an int).
+    return msgspec.convert(rows, list[AgentRow], strict=False)
 
 
 def _typed_or_none(rows: list[Row]) -> AgentRow | None:
-    return _typed(rows[0]) if rows else None
+    return _typed(rows)[0] if rows else None
 
 
 async def scoped(uow: UnitOfWork, environment_id: str, agent_id: str) -> AgentRow | None:
@@ -85,7 +86,7 @@ async def scoped(uow: UnitOfWork, environment_id: str, agent_id: str) -> AgentRo
         f"SELECT {COLUMNS} FROM agents WHERE id = :id AND environment_id = :env",
         {"id": agent_id, "env": environment_id},
     )
-    return _typed(row) if row is not None else None
+    return _typed_or_none([row] if row is not None else [])
 
 
 async def insert(uow: UnitOfWork, values: dict[str, Any]) -> AgentRow:
@@ -95,7 +96,7 @@ async def insert(uow: UnitOfWork, values: dict[str, Any]) -> AgentRow:
         f"RETURNING {COLUMNS}",
         values,
     )
-    return _typed(rows[0])
+    return _typed(rows)[0]
 
 
 def _filters(environment_id: str, status: str | None, direction: str | None, search: str | None
@@ -134,8 +135,7 @@ async def page(
         "ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
         {**params, "limit": limit, "offset": offset},
     )
-    typed = msgspec.convert(rows, list[AgentRow], strict=False)
-    return typed, int(total_row["total"]) if total_row else 0
+    return _typed(rows), int(total_row["total"]) if total_row else 0
 
 
 def _assignments(changes: dict[str, Any]) -> str:

@@ -302,7 +302,8 @@ async def publish_agent(
     # Take the agent row first: a training write racing with us waits, and the trainings read
     # below are the ones the version really has.
     row = still_there(await agents_repository.set_published(uow, agent.id, now))
-    version = int(row.published_version or 0)  # set_published numbered it: never 0
+    version = row.published_version
+    assert version is not None  # set_published has just numbered it
     trainings = await trainings_repository.for_agent(uow, row.id)
     missing = missing_to_publish(row, trainings)
     if missing:
