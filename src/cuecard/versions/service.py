@@ -355,7 +355,7 @@ async def _flow_changed(uow: UnitOfWork, agent: AgentRow) -> bool:
     number = agent.published_version
     frozen = await snapshots_repository.snapshot(uow, agent.id, number) if number else None
     published = reader.read(frozen)["flow"]["id"] if frozen else None
-    return (current["id"] if current else None) != published
+    return (current.id if current else None) != published
 
 
 def _compiled_and_text(snapshot: Mapping[str, Any]) -> tuple[Compiled, str]:
