@@ -3,35 +3,77 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from cuecard.agent_tests.schemas import AgentTestDefinition
 from cuecard.core.db import Row, UnitOfWork
 
-TEST_COLUMNS = "id, agent_id, name, definition, created_at, updated_at"
-RUN_COLUMNS = (
-    "id, agent_id, version, draft_revision, config_hash, passed, total, failed, result, created_at"
-)
+
+class AgentTestRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `agent_tests` as every read and upsert returns it; `tests/agent_tests/
+    test_rows.py` fails when it drifts from the table model (`models/agent_test.py`).
+    `definition` is the stored JSON text (`definition()` and the service decode it)."""
+
+    id: str
+    agent_id: str
+    name: str
+    definition: str
+    created_at: datetime
+    updated_at: datetime
 
 
-async def for_agent(uow: UnitOfWork, agent_id: str) -> list[Row]:
-    return await uow.all(
-        f"SELECT {TEST_COLUMNS} FROM agent_tests WHERE agent_id = :agent_id ORDER BY name, id",
-        {"agent_id": agent_id},
+class AgentTestRunRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `agent_test_runs` as every read returns it; `tests/agent_tests/test_rows.py`
+    fails when it drifts from the table model. `result` is the run as the API returned it, as
+    JSON text."""
+
+    id: str
+    agent_id: str
+    version: str
+    draft_revision: int | None
+    config_hash: str
+    passed: bool
+    total: int
+    failed: int
+    result: str
+    created_at: datetime
+
+
+# The SELECT lists are the row types' fields, in their order.
+TEST_COLUMNS = ", ".join(AgentTestRow.__struct_fields__)
+RUN_COLUMNS = ", ".join(AgentTestRunRow.__struct_fields__)
+
+
+def _typed_tests(rows: list[Row]) -> list[AgentTestRow]:
+    # Not strict, as trainings.repository._typed: SQLite hands a boolean back as 0/1.
+    return msgspec.convert(rows, list[AgentTestRow], strict=False)
+
+
+def _typed_run(row: Row | None) -> AgentTestRunRow | None:
+    return None if row is None else msgspec.convert(row, AgentTestRunRow, strict=False)
+
+
+async def for_agent(uow: UnitOfWork, agent_id: str) -> list[AgentTestRow]:
+    return _typed_tests(
+        await uow.all(
+            f"SELECT {TEST_COLUMNS} FROM agent_tests WHERE agent_id = :agent_id ORDER BY name, id",
+            {"agent_id": agent_id},
+        )
     )
 
 
-def definition(row: Row) -> AgentTestDefinition:
-    return AgentTestDefinition.model_validate(
-        {**json.loads(row["definition"]), "name": row["name"]}
-    )
+def definition(row: AgentTestRow) -> AgentTestDefinition:
+    return AgentTestDefinition.model_validate({**json.loads(row.definition), "name": row.name})
 
 
 async def definitions(uow: UnitOfWork, agent_id: str) -> list[AgentTestDefinition]:
     return [definition(row) for row in await for_agent(uow, agent_id)]
 
 
-async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> tuple[Row, bool]:
+async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> tuple[AgentTestRow, bool]:
     """Insert or replace the test named `values["name"]`; True when it was created."""
     rows = await uow.write(
         "INSERT INTO agent_tests (id, agent_id, name, definition, created_at, updated_at) "
@@ -40,7 +82,8 @@ async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> tuple[Row, bool]:
         f"updated_at = excluded.updated_at RETURNING {TEST_COLUMNS}",
         values,
     )
-    return rows[0], rows[0]["id"] == values["id"]
+    (row,) = _typed_tests(rows)
+    return row, row.id == values["id"]
 
 
 async def delete(uow: UnitOfWork, agent_id: str, name: str) -> bool:
@@ -62,16 +105,20 @@ async def insert_run(uow: UnitOfWork, values: dict[str, Any]) -> bool:
     return bool(rows)
 
 
-async def last_draft_run(uow: UnitOfWork, agent_id: str) -> Row | None:
-    return await uow.one(
-        f"SELECT {RUN_COLUMNS} FROM agent_test_runs WHERE agent_id = :agent_id "
-        "AND version = 'draft' ORDER BY created_at DESC, id DESC LIMIT 1",
-        {"agent_id": agent_id},
+async def last_draft_run(uow: UnitOfWork, agent_id: str) -> AgentTestRunRow | None:
+    return _typed_run(
+        await uow.one(
+            f"SELECT {RUN_COLUMNS} FROM agent_test_runs WHERE agent_id = :agent_id "
+            "AND version = 'draft' ORDER BY created_at DESC, id DESC LIMIT 1",
+            {"agent_id": agent_id},
+        )
     )
 
 
-async def get_run(uow: UnitOfWork, agent_id: str, run_id: str) -> Row | None:
-    return await uow.one(
-        f"SELECT {RUN_COLUMNS} FROM agent_test_runs WHERE agent_id = :agent_id AND id = :id",
-        {"agent_id": agent_id, "id": run_id},
+async def get_run(uow: UnitOfWork, agent_id: str, run_id: str) -> AgentTestRunRow | None:
+    return _typed_run(
+        await uow.one(
+            f"SELECT {RUN_COLUMNS} FROM agent_test_runs WHERE agent_id = :agent_id AND id = :id",
+            {"agent_id": agent_id, "id": run_id},
+        )
     )

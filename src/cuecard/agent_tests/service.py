@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 
+import msgspec
+
 from cuecard.agent_tests import repository
+from cuecard.agent_tests.repository import AgentTestRow
 from cuecard.agent_tests.runner import Judge, Reply, run_tests
 from cuecard.agent_tests.schemas import (
     AgentTest,
@@ -21,7 +24,7 @@ from cuecard.agent_tests.schemas import (
 from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import AgentNotFound
 from cuecard.core.config import Settings
-from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import UnitOfWork, new_id, utcnow
 from cuecard.core.errors import NotFound, ValidationFailed
 from cuecard.runtime import llm
 from cuecard.runtime.cache import CompiledCache
@@ -46,9 +49,9 @@ class TestRunNotFound(NotFound):
     message = "Test run not found"
 
 
-def _to_test(row: Row) -> AgentTest:
-    definition = json.loads(row["definition"])
-    return AgentTest.model_validate({**row, **definition, "name": row["name"]})
+def _to_test(row: AgentTestRow) -> AgentTest:
+    definition = json.loads(row.definition)
+    return AgentTest.model_validate({**msgspec.structs.asdict(row), **definition, "name": row.name})
 
 
 async def list_tests(uow: UnitOfWork, agent: AgentRow) -> list[AgentTest]:
@@ -171,4 +174,4 @@ async def get_run(uow: UnitOfWork, agent: AgentRow, run_id: str) -> RunResult:
     row = await repository.get_run(uow, agent.id, run_id.lower())
     if row is None:
         raise TestRunNotFound()
-    return RunResult.model_validate_json(row["result"])
+    return RunResult.model_validate_json(row.result)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from hashlib import sha256
 
-from cuecard.core.db import Database, UnitOfWork, new_id, utcnow
+import msgspec
+
+from cuecard.core.db import Database, Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import AppError, Conflict, NotFound, Unauthenticated
 
 DEFAULT_ENVIRONMENT = "default"
@@ -34,16 +36,22 @@ class Caller:
     rate_limit: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Environment:
+class Environment(msgspec.Struct, frozen=True, gc=False):
+    """A row of `environments` as every read and write here returns it;
+    `tests/auth/test_rows.py` fails when it drifts from the table model
+    (`models/environment.py`)."""
+
     id: str
     name: str
     created_at: datetime
     rate_limit_per_minute: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TokenInfo:
+class TokenInfo(msgspec.Struct, frozen=True, gc=False):
+    """A token as `tokens list` shows it: a row of `api_tokens` without its hash or
+    environment_id, with its environment's name (`environments.name`, joined);
+    `tests/auth/test_rows.py` fails when it drifts from the two table models."""
+
     id: str
     environment: str
     label: str | None
@@ -53,6 +61,11 @@ class TokenInfo:
     last_used_at: datetime | None
     revoked_at: datetime | None
     runtime: bool = False
+
+
+def _environments(rows: list[Row]) -> list[Environment]:
+    # Not strict, as trainings.repository._typed: the same conversion on both databases.
+    return msgspec.convert(rows, list[Environment], strict=False)
 
 
 def hash_token(key: bytes, token: str) -> str:
@@ -99,6 +112,10 @@ async def authenticate(
 
 
 async def _lookup(db: Database, digest: str) -> Caller | None:
+    # The row stays a dict: it never leaves this function (the typed Caller does), and a
+    # msgspec Struct measured about 0.3 µs (15-20 %) more for turning it into a Caller, on a
+    # miss that takes about 30 µs on SQLite (in-process timing, best of 15 interleaved
+    # rounds). A cached hit, about 3.5 µs, never reads it.
     async with db.transaction() as uow:
         row = await uow.one(
             "SELECT t.id, t.environment_id, t.read_only, t.runtime, t.label, t.token_hash, "
@@ -129,7 +146,8 @@ async def _lookup(db: Database, digest: str) -> Caller | None:
 # --- administration (CLI) ---------------------------------------------------------------------
 
 
-_ENVIRONMENT_COLUMNS = "id, name, created_at, rate_limit_per_minute"
+# The SELECT list is the row type's fields, in its order.
+_ENVIRONMENT_COLUMNS = ", ".join(Environment.__struct_fields__)
 MAX_RATE_LIMIT = 1_000_000
 
 
@@ -143,7 +161,7 @@ async def _insert_environment(
         f"ON CONFLICT (name) DO NOTHING RETURNING {_ENVIRONMENT_COLUMNS}",
         {"id": new_id(), "name": name, "now": utcnow(), "rate_limit": rate_limit},
     )
-    return Environment(**rows[0]) if rows else None
+    return _environments(rows)[0] if rows else None
 
 
 async def ensure_environment(uow: UnitOfWork, name: str) -> Environment:
@@ -171,7 +189,7 @@ async def update_environment(uow: UnitOfWork, name: str, rate_limit: int | None)
     )
     if not rows:
         raise NotFound(f"Environment {name!r} not found.", code="ENVIRONMENT_NOT_FOUND")
-    return Environment(**rows[0])
+    return _environments(rows)[0]
 
 
 def _rate_limit(value: int | None) -> int | None:
@@ -189,14 +207,14 @@ async def get_environment(uow: UnitOfWork, name: str) -> Environment:
     )
     if row is None:
         raise NotFound(f"Environment {name!r} not found.", code="ENVIRONMENT_NOT_FOUND")
-    return Environment(**row)
+    return _environments([row])[0]
 
 
 async def list_environments(uow: UnitOfWork) -> list[Environment]:
     rows = await uow.all(
         f"SELECT {_ENVIRONMENT_COLUMNS} FROM environments ORDER BY created_at, name"
     )
-    return [Environment(**row) for row in rows]
+    return _environments(rows)
 
 
 async def create_token(
@@ -253,10 +271,8 @@ async def list_tokens(uow: UnitOfWork, environment: str | None = None) -> list[T
         sql += " WHERE e.name = :env"
         params["env"] = environment
     rows = await uow.all(sql + " ORDER BY t.created_at, t.id", params)
-    return [
-        TokenInfo(**{**row, "read_only": bool(row["read_only"]), "runtime": bool(row["runtime"])})
-        for row in rows
-    ]
+    # Not strict: SQLite hands the booleans back as 0/1.
+    return msgspec.convert(rows, list[TokenInfo], strict=False)
 
 
 async def token_id_for_secret(uow: UnitOfWork, key: bytes, secret: str) -> str | None:

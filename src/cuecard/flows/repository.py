@@ -6,32 +6,65 @@ import json
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from cuecard.core.db import Row, UnitOfWork
 
-COLUMNS = "id, agent_id, number, version, conversation_mode, flow_config, created_at"
+
+class FlowRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `agent_flows` as every read and save returns it; `tests/flows/test_rows.py`
+    fails when it drifts from the table model (`models/agent_flow.py`). `flow_config` is the
+    stored JSON text (`snapshot_of` and the service decode it)."""
+
+    id: str
+    agent_id: str
+    number: int
+    version: str
+    conversation_mode: str
+    flow_config: str | None
+    created_at: datetime
+
+
+# The SELECT list is the row type's fields, in its order.
+COLUMNS = ", ".join(FlowRow.__struct_fields__)
 LIST_LIMIT = 100
 
 
-async def current(uow: UnitOfWork, agent_id: str) -> Row | None:
-    return await uow.one(
-        f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id "
-        "ORDER BY number DESC LIMIT 1",
-        {"agent_id": agent_id},
+def _typed(rows: list[Row]) -> list[FlowRow]:
+    # Not strict: the same conversion on both databases (see trainings.repository._typed).
+    return msgspec.convert(rows, list[FlowRow], strict=False)
+
+
+def _typed_or_none(row: Row | None) -> FlowRow | None:
+    return None if row is None else msgspec.convert(row, FlowRow, strict=False)
+
+
+async def current(uow: UnitOfWork, agent_id: str) -> FlowRow | None:
+    return _typed_or_none(
+        await uow.one(
+            f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id "
+            "ORDER BY number DESC LIMIT 1",
+            {"agent_id": agent_id},
+        )
     )
 
 
-async def get(uow: UnitOfWork, agent_id: str, flow_id: str) -> Row | None:
-    return await uow.one(
-        f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id AND id = :id",
-        {"agent_id": agent_id, "id": flow_id},
+async def get(uow: UnitOfWork, agent_id: str, flow_id: str) -> FlowRow | None:
+    return _typed_or_none(
+        await uow.one(
+            f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id AND id = :id",
+            {"agent_id": agent_id, "id": flow_id},
+        )
     )
 
 
-async def newest(uow: UnitOfWork, agent_id: str) -> list[Row]:
-    return await uow.all(
-        f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id "
-        "ORDER BY number DESC LIMIT :limit",
-        {"agent_id": agent_id, "limit": LIST_LIMIT},
+async def newest(uow: UnitOfWork, agent_id: str) -> list[FlowRow]:
+    return _typed(
+        await uow.all(
+            f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id "
+            "ORDER BY number DESC LIMIT :limit",
+            {"agent_id": agent_id, "limit": LIST_LIMIT},
+        )
     )
 
 
@@ -44,7 +77,7 @@ async def insert_next(
     conversation_mode: str,
     flow_config: str | None,
     now: datetime,
-) -> Row:
+) -> FlowRow:
     """Append the next save (a `version` of None is the save's own number).
 
     Callers take the agent row first, so two saves of one agent never read the same number (and
@@ -61,13 +94,13 @@ async def insert_next(
          "version": version or str(number), "mode": conversation_mode, "config": flow_config,
          "now": now},
     )  # fmt: skip
-    return rows[0]
+    return _typed(rows)[0]
 
 
-def snapshot_of(row: Row | None) -> dict[str, Any]:
+def snapshot_of(row: FlowRow | None) -> dict[str, Any]:
     """The flow as a snapshot (draft or published) holds it; `id` names the saved version, and
     an agent that never saved a flow is llm_driven."""
     if row is None:
         return {"id": None, "conversation_mode": "llm_driven", "flow_config": None}
-    config = json.loads(row["flow_config"]) if row["flow_config"] is not None else None
-    return {"id": row["id"], "conversation_mode": row["conversation_mode"], "flow_config": config}
+    config = json.loads(row.flow_config) if row.flow_config is not None else None
+    return {"id": row.id, "conversation_mode": row.conversation_mode, "flow_config": config}

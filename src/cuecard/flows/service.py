@@ -18,9 +18,10 @@ from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import AgentNotFound
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
-from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import UnitOfWork, new_id, utcnow
 from cuecard.core.errors import AppError, NotFound, ValidationFailed
 from cuecard.flows import repository
+from cuecard.flows.repository import FlowRow
 from cuecard.flows.schemas import (
     ConversationMode,
     Flow,
@@ -228,17 +229,17 @@ def _mode_and_config(body: FlowUpdate) -> tuple[ConversationMode, dict[str, Any]
     return body.conversation_mode, config
 
 
-def _config(row: Row | None) -> dict[str, Any] | None:
-    if row is None or row["flow_config"] is None:
+def _config(row: FlowRow | None) -> dict[str, Any] | None:
+    if row is None or row.flow_config is None:
         return None
-    config: dict[str, Any] = json.loads(row["flow_config"])
+    config: dict[str, Any] = json.loads(row.flow_config)
     return config
 
 
-def to_flow(row: Row | None) -> Flow:
+def to_flow(row: FlowRow | None) -> Flow:
     if row is None:
         return Flow(conversation_mode=ConversationMode.LLM_DRIVEN, flow_config=None)
-    return Flow(conversation_mode=row["conversation_mode"], flow_config=_config(row))
+    return Flow(conversation_mode=ConversationMode(row.conversation_mode), flow_config=_config(row))
 
 
 async def get_flow(uow: UnitOfWork, agent: AgentRow) -> Flow:
@@ -247,7 +248,7 @@ async def get_flow(uow: UnitOfWork, agent: AgentRow) -> Flow:
 
 async def save_flow(
     uow: UnitOfWork, agent_id: str, mode: ConversationMode, config: dict[str, Any] | None
-) -> Row:
+) -> FlowRow:
     """The one writer of flows (update and restore): a new current version, the agent's status
     unchanged, its draft revision bumped. Validation is the caller's."""
     now = utcnow()
@@ -273,7 +274,7 @@ async def update_flow(uow: UnitOfWork, caller: Caller, agent: AgentRow, body: Fl
     flow = to_flow(row)
     changes = {"conversation_mode": mode.value, "flow_config": config}
     await audit.record(uow, caller, "flow.updated", agent_id=agent.id, target_type="flow",
-                       target_id=row["id"], changes=changes)  # fmt: skip
+                       target_id=row.id, changes=changes)  # fmt: skip
     await emit(uow, agent.id, "event_flow_updated", {"flow": flow.model_dump(mode="json")})
     return flow
 
@@ -284,21 +285,21 @@ def validate_flow(body: FlowValidate) -> None:
         raise FlowInvalid(problems)
 
 
-def _version(row: Row, current_id: str | None) -> dict[str, Any]:
+def _version(row: FlowRow, current_id: str | None) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "version": row["version"],
-        "number": row["number"],
-        "conversation_mode": row["conversation_mode"],
-        "created_at": row["created_at"],
-        "is_current": row["id"] == current_id,
+        "id": row.id,
+        "version": row.version,
+        "number": row.number,
+        "conversation_mode": row.conversation_mode,
+        "created_at": row.created_at,
+        "is_current": row.id == current_id,
     }
 
 
 async def list_flow_versions(uow: UnitOfWork, agent: AgentRow) -> FlowVersions:
     """The newest saves first (at most `repository.LIST_LIMIT`)."""
     rows = await repository.newest(uow, agent.id)
-    current_id = rows[0]["id"] if rows else None
+    current_id = rows[0].id if rows else None
     return FlowVersions(
         versions=[FlowVersion.model_validate(_version(r, current_id)) for r in rows]
     )
@@ -310,5 +311,5 @@ async def get_flow_version(uow: UnitOfWork, agent: AgentRow, flow_id: str) -> Fl
         raise FlowVersionNotFound()
     current = await repository.current(uow, agent.id)
     return FlowVersionDetail.model_validate(
-        {**_version(row, current["id"] if current else None), "flow_config": _config(row)}
+        {**_version(row, current.id if current else None), "flow_config": _config(row)}
     )

@@ -80,7 +80,7 @@ async def publish_gates(uow: UnitOfWork, agent: AgentRow, compiled: Compiled) ->
     if agent.publish_requires_passing_tests:
         run = await tests_repository.last_draft_run(uow, agent.id)
         revision = agent.draft_revision
-        if run is None or run["draft_revision"] != revision:
+        if run is None or run.draft_revision != revision:
             raise TestsNotPassed(
                 {
                     "tests": [
@@ -90,12 +90,12 @@ async def publish_gates(uow: UnitOfWork, agent: AgentRow, compiled: Compiled) ->
                 },
                 message="publish_requires_passing_tests: the draft has not been tested.",
             )
-        if not run["passed"]:
+        if not run.passed:
             raise TestsNotPassed(
                 {
                     "tests": [
-                        f"The last test run on this draft ({run['id']}) failed "
-                        f"{run['failed']} of {run['total']} tests."
+                        f"The last test run on this draft ({run.id}) failed "
+                        f"{run.failed} of {run.total} tests."
                     ]
                 },
                 message="publish_requires_passing_tests: the last test run on this draft failed.",

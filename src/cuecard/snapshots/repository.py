@@ -3,17 +3,44 @@ come scoped."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from cuecard.core.db import Row, UnitOfWork
+import msgspec
 
+from cuecard.core.db import UnitOfWork
+
+
+class VersionSummaryRow(msgspec.Struct, frozen=True, gc=False):
+    """A version as the list reads it: columns of `agent_versions` and the label of the token
+    that published it (`api_tokens.label`, LEFT JOINed: None when the token is gone or had
+    none); `tests/versions/test_rows.py` fails when it drifts from the two table models or from
+    `_SUMMARY`."""
+
+    version: int
+    config_hash: str
+    published_at: datetime
+    published_by_token_id: str | None
+    token_label: str | None
+
+
+class VersionRow(VersionSummaryRow, frozen=True, gc=False):
+    """A version with its stored snapshot (canonical JSON text; `snapshots.reader.read` opens
+    it)."""
+
+    snapshot: str
+
+
+# A join: the SELECT list is spelt out, in the row type's order (the test checks the names).
 _SUMMARY = (
     "v.version, v.config_hash, v.published_at, v.published_by_token_id, t.label AS token_label"
 )
 _FROM = "FROM agent_versions v LEFT JOIN api_tokens t ON t.id = v.published_by_token_id"
 
 
-async def page(uow: UnitOfWork, agent_id: str, *, limit: int, offset: int) -> tuple[list[Row], int]:
+async def page(
+    uow: UnitOfWork, agent_id: str, *, limit: int, offset: int
+) -> tuple[list[VersionSummaryRow], int]:
     total_row = await uow.one(
         "SELECT COUNT(*) AS total FROM agent_versions WHERE agent_id = :agent_id",
         {"agent_id": agent_id},
@@ -23,14 +50,17 @@ async def page(uow: UnitOfWork, agent_id: str, *, limit: int, offset: int) -> tu
         "ORDER BY v.version DESC LIMIT :limit OFFSET :offset",
         {"agent_id": agent_id, "limit": limit, "offset": offset},
     )
-    return rows, int(total_row["total"]) if total_row else 0
+    # Not strict, as trainings.repository._typed: the same conversion on both databases.
+    typed = msgspec.convert(rows, list[VersionSummaryRow], strict=False)
+    return typed, int(total_row["total"]) if total_row else 0
 
 
-async def get(uow: UnitOfWork, agent_id: str, version: int) -> Row | None:
-    return await uow.one(
+async def get(uow: UnitOfWork, agent_id: str, version: int) -> VersionRow | None:
+    row = await uow.one(
         f"SELECT {_SUMMARY}, v.snapshot {_FROM} WHERE v.agent_id = :agent_id AND v.version = :v",
         {"agent_id": agent_id, "v": version},
     )
+    return None if row is None else msgspec.convert(row, VersionRow, strict=False)
 
 
 async def snapshot(uow: UnitOfWork, agent_id: str, version: int) -> str | None:

@@ -14,13 +14,14 @@ from cuecard.agents.repository import AgentRow
 from cuecard.calling import repository as calling_repository
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.flows import repository as flows_repository
+from cuecard.flows.repository import FlowRow
 from cuecard.snapshots.reader import SCHEMA_VERSION
 from cuecard.trainings.repository import TrainingRow
 from cuecard.trainings.schemas import Training
 
 
 def snapshot(
-    agent: AgentRow, trainings: list[TrainingRow], flow: Row | None,
+    agent: AgentRow, trainings: list[TrainingRow], flow: FlowRow | None,
     actions: list[Row] | None = None, phone_numbers: list[Row] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """What a version freezes: the settings, every training and action with its status, the

@@ -16,7 +16,7 @@ from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import AgentNotFound, still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
-from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import UnitOfWork, new_id, utcnow
 from cuecard.core.errors import ValidationFailed
 from cuecard.core.validation import INT_MAX
 from cuecard.flows import repository as flows_repository
@@ -28,6 +28,7 @@ from cuecard.runtime.compile import Compiled, canonical_json, compile_snapshot
 from cuecard.runtime.service import VersionNotFound, resolve
 from cuecard.snapshots import reader
 from cuecard.snapshots import repository as snapshots_repository
+from cuecard.snapshots.repository import VersionSummaryRow
 from cuecard.snapshots.service import live_snapshot
 from cuecard.trainings import repository as trainings_repository
 from cuecard.trainings.repository import TrainingRow
@@ -67,14 +68,14 @@ def parse_version_number(value: str) -> int:
     return int(value)
 
 
-def _summary(agent: AgentRow, row: Row) -> dict[str, Any]:
-    token = row["published_by_token_id"]
+def _summary(agent: AgentRow, row: VersionSummaryRow) -> dict[str, Any]:
+    token = row.published_by_token_id
     return {
-        "version": row["version"],
-        "published_at": row["published_at"],
-        "published_by": PublishedBy(token_id=token, label=row["token_label"]) if token else None,
-        "config_hash": row["config_hash"],
-        "is_latest": row["version"] == agent.published_version,
+        "version": row.version,
+        "published_at": row.published_at,
+        "published_by": PublishedBy(token_id=token, label=row.token_label) if token else None,
+        "config_hash": row.config_hash,
+        "is_latest": row.version == agent.published_version,
     }
 
 
@@ -91,9 +92,7 @@ async def get_version(uow: UnitOfWork, agent: AgentRow, version: str) -> Version
     row = await snapshots_repository.get(uow, agent.id, parse_version_number(version))
     if row is None:
         raise VersionNotFound()
-    return Version.model_validate(
-        {**_summary(agent, row), "snapshot": reader.read(row["snapshot"])}
-    )
+    return Version.model_validate({**_summary(agent, row), "snapshot": reader.read(row.snapshot)})
 
 
 def _differs(current: TrainingRow, wanted: dict[str, Any]) -> bool:
@@ -355,7 +354,7 @@ async def _flow_changed(uow: UnitOfWork, agent: AgentRow) -> bool:
     number = agent.published_version
     frozen = await snapshots_repository.snapshot(uow, agent.id, number) if number else None
     published = reader.read(frozen)["flow"]["id"] if frozen else None
-    return (current["id"] if current else None) != published
+    return (current.id if current else None) != published
 
 
 def _compiled_and_text(snapshot: Mapping[str, Any]) -> tuple[Compiled, str]:
