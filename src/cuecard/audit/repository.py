@@ -5,20 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cuecard.core.db import Row, UnitOfWork
+import msgspec
 
-COLUMNS = (
-    "id, environment_id, agent_id, token_id, token_label, action, target_type, target_id, "
-    "changes, created_at"
-)
+from cuecard.core.db import UnitOfWork
+
+
+class AuditRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `audit_log` as `page` returns it; `tests/audit/test_rows.py` fails when it drifts
+    from the table model (`models/audit_entry.py`). `changes` is the stored JSON text (the service
+    decodes it). Frozen and `gc=False` like `trainings.repository.TrainingRow`."""
+
+    id: str
+    environment_id: str
+    agent_id: str | None
+    token_id: str | None
+    token_label: str | None
+    action: str
+    target_type: str
+    target_id: str | None
+    changes: str
+    created_at: datetime
+
+
+# The INSERT and SELECT lists are the row type's fields, in its order.
+COLUMNS = ", ".join(AuditRow.__struct_fields__)
+_VALUES = ", ".join(f":{name}" for name in AuditRow.__struct_fields__)
 
 
 async def insert(uow: UnitOfWork, values: dict[str, Any]) -> None:
-    await uow.write(
-        f"INSERT INTO audit_log ({COLUMNS}) VALUES (:id, :environment_id, :agent_id, :token_id, "
-        ":token_label, :action, :target_type, :target_id, :changes, :created_at)",
-        values,
-    )
+    await uow.write(f"INSERT INTO audit_log ({COLUMNS}) VALUES ({_VALUES})", values)
 
 
 async def page(
@@ -32,7 +47,7 @@ async def page(
     before: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[list[Row], int]:
+) -> tuple[list[AuditRow], int]:
     where = ["environment_id = :env"]
     params: dict[str, Any] = {"env": environment_id}
     for column, value in (("agent_id", agent_id), ("token_id", token_id), ("action", action)):
@@ -52,4 +67,7 @@ async def page(
         "ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
         {**params, "limit": limit, "offset": offset},
     )
-    return rows, int(total_row["n"]) if total_row else 0
+    # One convert for the page, not strict like the other repositories' (the same rule for every
+    # row type; these columns are all text and timestamps).
+    typed = msgspec.convert(rows, list[AuditRow], strict=False)
+    return typed, int(total_row["n"]) if total_row else 0

@@ -67,14 +67,14 @@ async def list_entries(
     )
     return [
         AuditEntry(
-            id=row["id"],
-            agent_id=row["agent_id"],
-            token=AuditToken(id=row["token_id"], label=row["token_label"]),
-            action=row["action"],
-            target_type=row["target_type"],
-            target_id=row["target_id"],
-            changes=json.loads(row["changes"]),
-            created_at=row["created_at"],
+            id=row.id,
+            agent_id=row.agent_id,
+            token=AuditToken(id=row.token_id, label=row.token_label),
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            changes=json.loads(row.changes),
+            created_at=row.created_at,
         )
         for row in rows
     ], total

@@ -5,14 +5,101 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from cuecard.core.db import Row, UnitOfWork
 
-COLUMNS = (
-    "c.id, c.environment_id, c.agent_id, c.open_event_id, c.sid, c.direction, c.from_number, "
-    "c.to_number, c.is_testing, c.status, c.duration, c.version, c.config_hash, c.context, "
-    "c.ended_at, c.created_at, c.updated_at"
-)
+
+class CallRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `calls` as every read of one call returns it; `tests/calls/test_rows.py` fails
+    when it drifts from the table model (`models/call.py`). `context` is the stored JSON text
+    (the service decodes it). Frozen and `gc=False` like `trainings.repository.TrainingRow`."""
+
+    id: str
+    environment_id: str
+    agent_id: str
+    open_event_id: str
+    sid: str | None
+    direction: str
+    from_number: str | None
+    to_number: str | None
+    is_testing: bool
+    status: str
+    duration: int
+    version: int | None
+    config_hash: str | None
+    context: str | None
+    reported_by_token_id: str | None
+    ended_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListedCallRow(CallRow, frozen=True, gc=False):
+    """A row of `calls` joined with its agent's name and label, as `page` lists them;
+    `tests/calls/test_rows.py` checks it is `CallRow` plus those two `agents` columns."""
+
+    agent_name: str
+    agent_label: str
+
+
+class CallEventRow(msgspec.Struct, frozen=True, gc=False):
+    """The columns of `call_events` a call's detail shows (`data` is the stored JSON text);
+    `tests/calls/test_rows.py` checks them against the table model."""
+
+    event_id: str
+    event: str
+    data: str
+    occurred_at: datetime
+
+
+class CallTurnRow(msgspec.Struct, frozen=True, gc=False):
+    """The columns of `call_turns` a call's detail shows; `tests/calls/test_rows.py` checks
+    them against the table model."""
+
+    id: str
+    seq: int
+    event_id: str
+    node_id: str | None
+    user_text: str | None
+    reply_text: str | None
+    latency_ms: int | None
+    occurred_at: datetime
+
+
+class TurnTrainingRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `call_turn_trainings` with what is left of the training it names (a LEFT JOIN on
+    `trainings`: `found`, the training's id, is None once it was deleted);
+    `tests/calls/test_rows.py` checks it against both table models."""
+
+    turn_id: str
+    training_id: str
+    source: str
+    subject: str | None
+    node_id: str | None
+    found: str | None
+
+
+class UsageRow(msgspec.Struct, frozen=True, gc=False):
+    """The counts `usage` computes over `call_turn_trainings` (no table column; its types are
+    asserted in `tests/calls/test_rows.py`)."""
+
+    turns: int
+    inline: int
+    retrieved: int
+    calls: int
+
+
+# The SELECT lists are the row types' fields, in their order.
+COLUMNS = ", ".join(f"c.{name}" for name in CallRow.__struct_fields__)
 _AGENT = "a.name AS agent_name, a.label AS agent_label"
+_EVENT_COLUMNS = ", ".join(CallEventRow.__struct_fields__)
+_TURN_COLUMNS = ", ".join(CallTurnRow.__struct_fields__)
+
+
+def _call_or_none(row: Row | None) -> CallRow | None:
+    # Not strict: SQLite hands a boolean back as 0/1.
+    return msgspec.convert(row, CallRow, strict=False) if row is not None else None
 
 
 async def insert_call(uow: UnitOfWork, values: dict[str, Any]) -> bool:
@@ -26,21 +113,26 @@ async def insert_call(uow: UnitOfWork, values: dict[str, Any]) -> bool:
     return bool(rows)
 
 
-async def by_open_event(uow: UnitOfWork, environment_id: str, event_id: str) -> Row | None:
-    return await uow.one(
-        f"SELECT {COLUMNS} FROM calls c WHERE c.environment_id = :env AND c.open_event_id = :event",
-        {"env": environment_id, "event": event_id},
+async def by_open_event(uow: UnitOfWork, environment_id: str, event_id: str) -> CallRow | None:
+    return _call_or_none(
+        await uow.one(
+            f"SELECT {COLUMNS} FROM calls c "
+            "WHERE c.environment_id = :env AND c.open_event_id = :event",
+            {"env": environment_id, "event": event_id},
+        )
     )
 
 
-async def get(uow: UnitOfWork, agent_id: str, call_id: str) -> Row | None:
-    return await uow.one(
-        f"SELECT {COLUMNS} FROM calls c WHERE c.id = :id AND c.agent_id = :agent",
-        {"id": call_id, "agent": agent_id},
+async def get(uow: UnitOfWork, agent_id: str, call_id: str) -> CallRow | None:
+    return _call_or_none(
+        await uow.one(
+            f"SELECT {COLUMNS} FROM calls c WHERE c.id = :id AND c.agent_id = :agent",
+            {"id": call_id, "agent": agent_id},
+        )
     )
 
 
-async def lock(uow: UnitOfWork, agent_id: str, call_id: str) -> Row | None:
+async def lock(uow: UnitOfWork, agent_id: str, call_id: str) -> CallRow | None:
     """The call row, taken for writing (reports of one call are applied one at a time)."""
     rows = await uow.write(
         "UPDATE calls SET updated_at = updated_at WHERE id = :id AND agent_id = :agent "
@@ -143,7 +235,7 @@ async def page(
     before: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[list[Row], int]:
+) -> tuple[list[ListedCallRow], int]:
     condition, params = _filters(environment_id, agent_id, status, direction, search, since, before)
     total = await uow.one(f"SELECT COUNT(*) AS n FROM calls c WHERE {condition}", params)
     rows = await uow.all(
@@ -151,32 +243,44 @@ async def page(
         f"WHERE {condition} ORDER BY c.created_at DESC, c.id DESC LIMIT :limit OFFSET :offset",
         {**params, "limit": limit, "offset": offset},
     )
-    return rows, int(total["n"]) if total else 0
+    # One convert for the page, not strict: SQLite hands a boolean back as 0/1.
+    typed = msgspec.convert(rows, list[ListedCallRow], strict=False)
+    return typed, int(total["n"]) if total else 0
 
 
-async def events(uow: UnitOfWork, call_id: str) -> list[Row]:
-    return await uow.all(
-        "SELECT event_id, event, data, occurred_at FROM call_events WHERE call_id = :id "
-        "ORDER BY seq, id",
+async def events(uow: UnitOfWork, call_id: str) -> list[CallEventRow]:
+    rows = await uow.all(
+        f"SELECT {_EVENT_COLUMNS} FROM call_events WHERE call_id = :id ORDER BY seq, id",
         {"id": call_id},
     )
+    return msgspec.convert(rows, list[CallEventRow], strict=False)
 
 
-async def turns(uow: UnitOfWork, call_id: str) -> list[Row]:
-    return await uow.all(
-        "SELECT id, seq, event_id, node_id, user_text, reply_text, latency_ms, occurred_at "
-        "FROM call_turns WHERE call_id = :id ORDER BY seq, occurred_at, id",
+async def turns(uow: UnitOfWork, call_id: str) -> list[CallTurnRow]:
+    rows = await uow.all(
+        f"SELECT {_TURN_COLUMNS} FROM call_turns WHERE call_id = :id ORDER BY seq, occurred_at, id",
         {"id": call_id},
     )
+    return msgspec.convert(rows, list[CallTurnRow], strict=False)
 
 
-async def turn_trainings(uow: UnitOfWork, call_id: str) -> list[Row]:
-    return await uow.all(
+async def turn_trainings(uow: UnitOfWork, call_id: str) -> list[TurnTrainingRow]:
+    rows = await uow.all(
         "SELECT u.turn_id, u.training_id, u.source, t.subject, t.node_id, t.id AS found "
         "FROM call_turn_trainings u LEFT JOIN trainings t ON t.id = u.training_id "
         "WHERE u.call_id = :id ORDER BY u.source, u.training_id",
         {"id": call_id},
     )
+    return msgspec.convert(rows, list[TurnTrainingRow], strict=False)
+
+
+async def training_exists(uow: UnitOfWork, agent_id: str, training_id: str) -> bool:
+    """Whether the agent has this training (usage of one never used is zeros, not a 404)."""
+    row = await uow.one(
+        "SELECT id FROM trainings WHERE id = :id AND agent_id = :agent",
+        {"id": training_id, "agent": agent_id},
+    )
+    return row is not None
 
 
 async def usage(
@@ -185,7 +289,7 @@ async def usage(
     training_id: str,
     since: datetime | None,
     before: datetime | None,
-) -> Row:
+) -> UsageRow:
     where = "agent_id = :agent AND training_id = :training"
     params: dict[str, Any] = {"agent": agent_id, "training": training_id}
     if since is not None:
@@ -202,4 +306,4 @@ async def usage(
         params,
     )
     assert row is not None
-    return row
+    return msgspec.convert(row, UsageRow, strict=False)

@@ -8,9 +8,12 @@ import json
 import uuid
 from typing import Any
 
+import msgspec
+
 from cuecard.agents.repository import AgentRow
 from cuecard.auth.service import Caller
 from cuecard.calls import repository
+from cuecard.calls.repository import CallRow, ListedCallRow
 from cuecard.calls.schemas import (
     FINAL_STATUSES,
     Accepted,
@@ -30,7 +33,7 @@ from cuecard.calls.schemas import (
     TurnTraining,
     UsageQuery,
 )
-from cuecard.core.db import Row, UnitOfWork, format_timestamp, new_id, utcnow
+from cuecard.core.db import UnitOfWork, format_timestamp, new_id, utcnow
 from cuecard.core.errors import Conflict, NotFound
 from cuecard.webhooks.events import CALL_CLOSED, CALL_OPENED
 from cuecard.webhooks.outbox import emit
@@ -70,41 +73,43 @@ def format_phone(number: str | None) -> str | None:
     return number
 
 
-def _call_fields(row: Row) -> dict[str, Any]:
+def _call_fields(row: CallRow) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "sid": row["sid"],
-        "to": row["to_number"],
-        "to_formatted": format_phone(row["to_number"]),
-        "from_": row["from_number"],
-        "from_formatted": format_phone(row["from_number"]),
-        "is_testing": bool(row["is_testing"]),
-        "direction": row["direction"],
-        "status": row["status"],
-        "duration": row["duration"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
+        "id": row.id,
+        "sid": row.sid,
+        "to": row.to_number,
+        "to_formatted": format_phone(row.to_number),
+        "from_": row.from_number,
+        "from_formatted": format_phone(row.from_number),
+        "is_testing": row.is_testing,
+        "direction": row.direction,
+        "status": row.status,
+        "duration": row.duration,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
     }
 
 
-def to_call(row: Row) -> Call:
+def to_call(row: CallRow) -> Call:
     return Call(**_call_fields(row))
 
 
-def _payload_call(row: Row) -> dict[str, Any]:
+def _payload_call(row: CallRow) -> dict[str, Any]:
     """The call as webhook payloads carry it."""
     call = to_call(row).model_dump(mode="json", by_alias=True)
-    call.update(version=row["version"], config_hash=row["config_hash"])
+    call.update(version=row.version, config_hash=row.config_hash)
     return call
 
 
-def _context(row: Row) -> dict[str, Any] | None:
-    return json.loads(row["context"]) if row["context"] else None
+def _context(row: CallRow) -> dict[str, Any] | None:
+    return json.loads(row.context) if row.context else None
 
 
-async def _emit_call_event(uow: UnitOfWork, row: Row, event: str, extra: dict[str, Any]) -> None:
+async def _emit_call_event(
+    uow: UnitOfWork, row: CallRow, event: str, extra: dict[str, Any]
+) -> None:
     await emit(
-        uow, row["agent_id"], event, {"call": _payload_call(row), "context": _context(row), **extra}
+        uow, row.agent_id, event, {"call": _payload_call(row), "context": _context(row), **extra}
     )
 
 
@@ -141,14 +146,14 @@ async def open_call(
         },
     )
     row = await repository.by_open_event(uow, caller.environment_id, data.event_id)
-    if row is None or row["agent_id"] != agent.id:
+    if row is None or row.agent_id != agent.id:
         raise Conflict("This event_id opened a call of another agent.", code="EVENT_ID_IN_USE")
     if created:
         await _emit_call_event(uow, row, CALL_OPENED, {})
     return to_call(row), created
 
 
-async def _locked_call(uow: UnitOfWork, agent: AgentRow, call_id: str) -> Row:
+async def _locked_call(uow: UnitOfWork, agent: AgentRow, call_id: str) -> CallRow:
     call_id_ = _uuid(call_id)
     row = await repository.lock(uow, agent.id, call_id_) if call_id_ else None
     if row is None:
@@ -161,7 +166,7 @@ async def report_events(
 ) -> Accepted:
     call = await _locked_call(uow, agent, call_id)
     now = utcnow()
-    seq = await repository.next_seq(uow, "call_events", call["id"])
+    seq = await repository.next_seq(uow, "call_events", call.id)
     accepted = 0
     for report in data.events:
         occurred = report.occurred_at or now
@@ -169,7 +174,7 @@ async def report_events(
             uow,
             {
                 "id": new_id(),
-                "call_id": call["id"],
+                "call_id": call.id,
                 "event_id": report.event_id,
                 "seq": seq,
                 "event": report.event,
@@ -182,12 +187,12 @@ async def report_events(
             continue
         accepted += 1
         seq += 1
-        if report.event in _ANSWERING and call["status"] in (
+        if report.event in _ANSWERING and call.status in (
             CallStatus.INITIATED,
             CallStatus.RINGING,
         ):
-            await repository.set_status(uow, call["id"], {"status": "answered", "updated_at": now})
-            call = {**call, "status": "answered", "updated_at": now}
+            await repository.set_status(uow, call.id, {"status": "answered", "updated_at": now})
+            call = msgspec.structs.replace(call, status="answered", updated_at=now)
         await _emit_call_event(
             uow,
             call,
@@ -202,7 +207,7 @@ async def report_turns(
 ) -> Accepted:
     call = await _locked_call(uow, agent, call_id)
     now = utcnow()
-    seq = await repository.next_seq(uow, "call_turns", call["id"])
+    seq = await repository.next_seq(uow, "call_turns", call.id)
     accepted = 0
     for turn in data.turns:
         turn_id = new_id()
@@ -210,7 +215,7 @@ async def report_turns(
             uow,
             {
                 "id": turn_id,
-                "call_id": call["id"],
+                "call_id": call.id,
                 "event_id": turn.event_id,
                 "seq": seq,
                 "node_id": turn.node_id,
@@ -234,7 +239,7 @@ async def report_turns(
                     "turn_id": turn_id,
                     "training_id": training_id,
                     "source": source,
-                    "call_id": call["id"],
+                    "call_id": call.id,
                     "agent_id": agent.id,
                     "created_at": turn.occurred_at or now,
                 }
@@ -247,22 +252,18 @@ async def report_turns(
 async def close_call(uow: UnitOfWork, agent: AgentRow, call_id: str, data: CallClose) -> Call:
     """Close the call once; closing it again (a retried report) changes nothing."""
     call = await _locked_call(uow, agent, call_id)
-    if call["ended_at"] is not None or call["status"] in FINAL_STATUSES:
+    if call.ended_at is not None or call.status in FINAL_STATUSES:
         return to_call(call)
     now = utcnow()
     ended = data.occurred_at or now
     await repository.set_status(
         uow,
-        call["id"],
+        call.id,
         {"status": data.status, "duration": data.duration, "ended_at": ended, "updated_at": now},
     )
-    row = {
-        **call,
-        "status": data.status,
-        "duration": data.duration,
-        "ended_at": ended,
-        "updated_at": now,
-    }
+    row = msgspec.structs.replace(
+        call, status=data.status, duration=data.duration, ended_at=ended, updated_at=now
+    )
     await _emit_call_event(uow, row, CALL_CLOSED, {"ended_at": format_timestamp(ended)})
     return to_call(row)
 
@@ -272,7 +273,7 @@ async def close_call(uow: UnitOfWork, agent: AgentRow, call_id: str, data: CallC
 
 async def _page(
     uow: UnitOfWork, caller: Caller, query: CallListQuery, agent_id: str | None
-) -> tuple[list[Row], int]:
+) -> tuple[list[ListedCallRow], int]:
     since, before = query.bounds()
     return await repository.page(
         uow,
@@ -298,7 +299,7 @@ async def list_calls(
     return [
         CallWithAgent(
             **_call_fields(row),
-            agent=CallAgent(id=row["agent_id"], name=row["agent_name"], label=row["agent_label"]),
+            agent=CallAgent(id=row.agent_id, name=row.agent_name, label=row.agent_label),
         )
         for row in rows
     ], total
@@ -317,44 +318,44 @@ async def get_call(uow: UnitOfWork, agent: AgentRow, call_id: str) -> CallDetail
     if row is None:
         raise CallNotFound()
     used: dict[str, list[TurnTraining]] = {}
-    for u in await repository.turn_trainings(uow, row["id"]):
-        used.setdefault(u["turn_id"], []).append(
+    for u in await repository.turn_trainings(uow, row.id):
+        used.setdefault(u.turn_id, []).append(
             TurnTraining(
-                id=u["training_id"],
-                source=u["source"],
-                subject=u["subject"],
-                node_id=u["node_id"],
-                exists=u["found"] is not None,
+                id=u.training_id,
+                source=u.source,
+                subject=u.subject,
+                node_id=u.node_id,
+                exists=u.found is not None,
             )
         )
     return CallDetail(
         **_call_fields(row),
-        agent_id=row["agent_id"],
-        version=row["version"],
-        config_hash=row["config_hash"],
+        agent_id=row.agent_id,
+        version=row.version,
+        config_hash=row.config_hash,
         context=_context(row),
-        ended_at=row["ended_at"],
+        ended_at=row.ended_at,
         events=[
             CallEventOut(
-                event_id=e["event_id"],
-                event=e["event"],
-                occurred_at=e["occurred_at"],
-                data=json.loads(e["data"]),
+                event_id=e.event_id,
+                event=e.event,
+                occurred_at=e.occurred_at,
+                data=json.loads(e.data),
             )
-            for e in await repository.events(uow, row["id"])
+            for e in await repository.events(uow, row.id)
         ],
         turns=[
             Turn(
-                seq=t["seq"],
-                event_id=t["event_id"],
-                node_id=t["node_id"],
-                user_text=t["user_text"],
-                reply_text=t["reply_text"],
-                latency_ms=t["latency_ms"],
-                occurred_at=t["occurred_at"],
-                trainings=used.get(t["id"], []),
+                seq=t.seq,
+                event_id=t.event_id,
+                node_id=t.node_id,
+                user_text=t.user_text,
+                reply_text=t.reply_text,
+                latency_ms=t.latency_ms,
+                occurred_at=t.occurred_at,
+                trainings=used.get(t.id, []),
             )
-            for t in await repository.turns(uow, row["id"])
+            for t in await repository.turns(uow, row.id)
         ],
     )
 
@@ -368,19 +369,14 @@ async def training_usage(
     if training_id_ is None:
         raise TrainingNotFound()
     counts = await repository.usage(uow, agent.id, training_id_, since, before)
-    if not counts["turns"]:
-        exists = await uow.one(
-            "SELECT id FROM trainings WHERE id = :id AND agent_id = :agent",
-            {"id": training_id_, "agent": agent.id},
-        )
-        if exists is None:
-            raise TrainingNotFound()
+    if not counts.turns and not await repository.training_exists(uow, agent.id, training_id_):
+        raise TrainingNotFound()
     return TrainingUsage(
         training_id=training_id_,
         date_from=query.date_from.isoformat() if query.date_from else None,
         date_to=query.date_to.isoformat() if query.date_to else None,
-        turns=int(counts["turns"]),
-        inline=int(counts["inline"]),
-        retrieved=int(counts["retrieved"]),
-        calls=int(counts["calls"]),
+        turns=counts.turns,
+        inline=counts.inline,
+        retrieved=counts.retrieved,
+        calls=counts.calls,
     )
