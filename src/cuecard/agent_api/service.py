@@ -25,6 +25,7 @@ from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.calling import assign as calling
 from cuecard.calling import repository as calling_repository
+from cuecard.calling.repository import AgentNumberRow
 from cuecard.calling.schemas import AgentPhoneNumber
 from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, ValidationFailed
@@ -76,7 +77,8 @@ def voice_of(row: AgentRow) -> AgentVoice | None:
 
 def to_agent(
     row: AgentRow, trainings: list[TrainingRow], actions: list[Row] | None = None,
-    phone_numbers: list[Row] | None = None, *, count: int | None = None, ready: bool | None = None,
+    phone_numbers: list[AgentNumberRow] | None = None, *, count: int | None = None,
+    ready: bool | None = None,
 ) -> Agent:  # fmt: skip
     """The Agent object; `trainings` may be the first ones only, with `count` and `ready` then
     computed over all of them."""
@@ -101,7 +103,7 @@ async def _embedding(
     row: AgentRow,
     first: list[TrainingRow],
     actions: list[Row],
-    phone_numbers: list[Row],
+    phone_numbers: list[AgentNumberRow],
 ) -> Agent:
     """The agent with `first`, its first EMBEDDED_TRAININGS + 1 trainings: one more than is
     embedded says whether the agent has more, and only then are they counted."""
@@ -242,7 +244,7 @@ async def update_agent(
 async def _redirect_numbers(uow: UnitOfWork, agent: AgentRow) -> None:
     """The agent changed direction: its numbers must carry the new one (and an inbound agent
     claims them), or the change is refused like PUT .../calling would refuse it."""
-    current = [n["id"] for n in await calling.numbers_of(uow, agent.id)]
+    current = [n.id for n in await calling.numbers_of(uow, agent.id)]
     numbers, problems = await calling.check(
         uow, agent.environment_id, agent.id, current, agent.direction
     )

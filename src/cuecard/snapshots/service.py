@@ -12,6 +12,7 @@ from cuecard.agents import repository as agents_repository
 from cuecard.agents import settings as agent_settings
 from cuecard.agents.repository import AgentRow
 from cuecard.calling import repository as calling_repository
+from cuecard.calling.repository import AgentNumberRow
 from cuecard.core.db import Row, UnitOfWork
 from cuecard.flows import repository as flows_repository
 from cuecard.snapshots.reader import SCHEMA_VERSION
@@ -21,7 +22,7 @@ from cuecard.trainings.schemas import Training
 
 def snapshot(
     agent: AgentRow, trainings: list[TrainingRow], flow: Row | None,
-    actions: list[Row] | None = None, phone_numbers: list[Row] | None = None,
+    actions: list[Row] | None = None, phone_numbers: list[AgentNumberRow] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """What a version freezes: the settings, every training and action with its status, the
     numbers the agent answers, and the flow (the current `agent_flows` row), in the shape of
@@ -38,8 +39,7 @@ def snapshot(
         "flow": flows_repository.snapshot_of(flow),
         "actions": [Action.from_row(a).model_dump(mode="json") for a in actions or []],
         "phone_numbers": [
-            {"id": p["id"], "number": p["number"], "direction": p["direction"]}
-            for p in phone_numbers or []
+            {"id": p.id, "number": p.number, "direction": p.direction} for p in phone_numbers or []
         ],
     }
 
