@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from cuecard.actions import repository as actions_repository
+from cuecard.actions.repository import ActionRow
 from cuecard.actions.schemas import Action
 from cuecard.agent_api.schemas import (
     Agent,
@@ -27,7 +28,7 @@ from cuecard.calling import assign as calling
 from cuecard.calling import repository as calling_repository
 from cuecard.calling.repository import AgentNumberRow
 from cuecard.calling.schemas import AgentPhoneNumber
-from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, ValidationFailed
 from cuecard.core.validation import validate_with
 from cuecard.trainings import repository as trainings_repository
@@ -76,7 +77,7 @@ def voice_of(row: AgentRow) -> AgentVoice | None:
 
 
 def to_agent(
-    row: AgentRow, trainings: list[TrainingRow], actions: list[Row] | None = None,
+    row: AgentRow, trainings: list[TrainingRow], actions: list[ActionRow] | None = None,
     phone_numbers: list[AgentNumberRow] | None = None, *, count: int | None = None,
     ready: bool | None = None,
 ) -> Agent:  # fmt: skip
@@ -102,7 +103,7 @@ async def _embedding(
     uow: UnitOfWork,
     row: AgentRow,
     first: list[TrainingRow],
-    actions: list[Row],
+    actions: list[ActionRow],
     phone_numbers: list[AgentNumberRow],
 ) -> Agent:
     """The agent with `first`, its first EMBEDDED_TRAININGS + 1 trainings: one more than is

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from cuecard.actions import repository as actions_repository
+from cuecard.actions.repository import ActionRow
 from cuecard.actions.schemas import Action
 from cuecard.agents import repository as agents_repository
 from cuecard.agents import settings as agent_settings
@@ -22,7 +23,7 @@ from cuecard.trainings.schemas import Training
 
 def snapshot(
     agent: AgentRow, trainings: list[TrainingRow], flow: Row | None,
-    actions: list[Row] | None = None, phone_numbers: list[AgentNumberRow] | None = None,
+    actions: list[ActionRow] | None = None, phone_numbers: list[AgentNumberRow] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """What a version freezes: the settings, every training and action with its status, the
     numbers the agent answers, and the flow (the current `agent_flows` row), in the shape of
