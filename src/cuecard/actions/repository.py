@@ -3,18 +3,64 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from cuecard.core.db import Row, UnitOfWork
 
-# Everything but the secrets: what lists, snapshots and responses read.
-COLUMNS = (
-    "id, agent_id, node_id, name, description, type, input_schema, integration, url, "
-    "authorization_url, authorization_scheme, authorization_header, custom_header_keys, "
-    "authorization_secret IS NOT NULL AS has_authorization_token, speak_on_send, "
-    "speak_on_receive, execution_mode, hold_duration, transfer_to, current_status, "
-    "created_at, updated_at"
-)
+
+class ActionRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `actions` as lists, snapshots and responses read it: every column but the two
+    secrets, and whether a token is stored (`has_authorization_token`, computed). The JSON
+    columns stay text (`input_schema`, `custom_header_keys`: `Action.from_row` decodes them).
+    `tests/actions/test_rows.py` fails when it drifts from the table model (`models/action.py`).
+    Frozen and `gc=False` like `trainings.repository.TrainingRow` (scalars only)."""
+
+    id: str
+    agent_id: str
+    node_id: str
+    name: str
+    description: str
+    type: str
+    input_schema: str
+    integration: str | None
+    url: str | None
+    authorization_url: str | None
+    authorization_scheme: str
+    authorization_header: str | None
+    custom_header_keys: str
+    has_authorization_token: bool
+    speak_on_send: str | None
+    speak_on_receive: str | None
+    execution_mode: str
+    hold_duration: int | None
+    transfer_to: str | None
+    current_status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ActionWithSecrets(ActionRow, frozen=True, gc=False):
+    """The invoke path's row (`with_secrets`): the action and its encrypted secrets."""
+
+    authorization_secret: str | None
+    header_secrets: str | None
+
+
+# The SELECT list is the row type's fields, in its order; the computed one is its expression.
+_COMPUTED = {
+    "has_authorization_token": "authorization_secret IS NOT NULL AS has_authorization_token"
+}
+COLUMNS = ", ".join(_COMPUTED.get(name, name) for name in ActionRow.__struct_fields__)
+
+
+def _typed(rows: list[Row]) -> list[ActionRow]:
+    # One call for the whole list, not strict: SQLite hands a boolean back as 0/1.
+    return msgspec.convert(rows, list[ActionRow], strict=False)
+
+
 _ORDER = " ORDER BY created_at, id"
 
 # One statement settles races on a node_id. Optional fields the request left out are NULL here
@@ -55,39 +101,44 @@ RETURNING {COLUMNS}
 """
 
 
-async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> Row:
+async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> ActionRow:
     rows = await uow.write(_UPSERT, values)
-    return rows[0]
+    return _typed(rows)[0]
 
 
-async def for_agent(uow: UnitOfWork, agent_id: str) -> list[Row]:
-    return await uow.all(
-        f"SELECT {COLUMNS} FROM actions WHERE agent_id = :agent_id" + _ORDER,
-        {"agent_id": agent_id},
+async def for_agent(uow: UnitOfWork, agent_id: str) -> list[ActionRow]:
+    return _typed(
+        await uow.all(
+            f"SELECT {COLUMNS} FROM actions WHERE agent_id = :agent_id" + _ORDER,
+            {"agent_id": agent_id},
+        )
     )
 
 
-async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, list[Row]]:
-    grouped: dict[str, list[Row]] = {agent_id: [] for agent_id in agent_ids}
+async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, list[ActionRow]]:
+    grouped: dict[str, list[ActionRow]] = {agent_id: [] for agent_id in agent_ids}
     if not agent_ids:
         return grouped
     names = {f"a{i}": agent_id for i, agent_id in enumerate(agent_ids)}
     placeholders = ", ".join(f":{name}" for name in names)
-    rows = await uow.all(
-        f"SELECT {COLUMNS} FROM actions WHERE agent_id IN ({placeholders})" + _ORDER, names
+    rows = _typed(
+        await uow.all(
+            f"SELECT {COLUMNS} FROM actions WHERE agent_id IN ({placeholders})" + _ORDER, names
+        )
     )
     for row in rows:
-        grouped[row["agent_id"]].append(row)
+        grouped[row.agent_id].append(row)
     return grouped
 
 
-async def with_secrets(uow: UnitOfWork, agent_id: str, action_id: str) -> Row | None:
+async def with_secrets(uow: UnitOfWork, agent_id: str, action_id: str) -> ActionWithSecrets | None:
     """The one read that sees the encrypted secrets: the invoke path."""
-    return await uow.one(
+    row = await uow.one(
         f"SELECT {COLUMNS}, authorization_secret, header_secrets FROM actions "
         "WHERE id = :id AND agent_id = :agent_id",
         {"id": action_id, "agent_id": agent_id},
     )
+    return None if row is None else msgspec.convert(row, ActionWithSecrets, strict=False)
 
 
 async def delete(uow: UnitOfWork, agent_id: str, action_id: str) -> bool:

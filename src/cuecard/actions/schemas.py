@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+import msgspec
 from pydantic import BaseModel, Field
 
+from cuecard.actions.repository import ActionRow
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input
 
@@ -139,16 +140,15 @@ class Action(BaseModel):
     transfer_to: str | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Action:
-        integration = row["integration"]
+    def from_row(cls, row: ActionRow) -> Action:
+        integration = row.integration
         return cls.model_validate(
             {
-                **row,
-                "label": row["name"],
-                "input_schema": json.loads(row["input_schema"]),
+                **msgspec.structs.asdict(row),
+                "label": row.name,
+                "input_schema": json.loads(row.input_schema),
                 "integration": {"id": integration} if integration else None,
-                "has_authorization_token": bool(row["has_authorization_token"]),
-                "custom_headers": [{"key": k} for k in json.loads(row["custom_header_keys"])],
+                "custom_headers": [{"key": k} for k in json.loads(row.custom_header_keys)],
             }
         )
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from cuecard.actions import invoke, repository, secrets
 from cuecard.actions.integrations import IDENTIFIERS
+from cuecard.actions.repository import ActionWithSecrets
 from cuecard.actions.schemas import (
     Action,
     ActionCreate,
@@ -26,7 +27,7 @@ from cuecard.agents.service import mark_draft
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.core.config import Settings
-from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import UnitOfWork, new_id, utcnow
 from cuecard.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from cuecard.core.validation import validate, validate_with
 from cuecard.webhooks.outbox import emit
@@ -199,7 +200,7 @@ async def upsert_action(uow: UnitOfWork, caller: Caller, key: bytes, agent: Agen
             "now": utcnow(),
         },
     )
-    action, created = Action.from_row(row), row["id"] == candidate_id
+    action, created = Action.from_row(row), row.id == candidate_id
     # What changed, never a secret: the credentials are left out of the audit entry.
     changes = data.model_dump(mode="json", exclude_none=True,
                               exclude={"authorization_token", "custom_headers"})  # fmt: skip
@@ -255,18 +256,18 @@ async def invoke_action(
     row = await repository.with_secrets(uow, agent.id, action_id.lower())
     if row is None:
         raise ActionNotFound()
-    if row["current_status"] != ActionStatus.ACTIVE:
+    if row.current_status != ActionStatus.ACTIVE:
         raise ActionInactive()
-    if row["type"] not in (ActionType.WEBHOOK, ActionType.EXTERNAL) or not row["url"]:
+    if row.type not in (ActionType.WEBHOOK, ActionType.EXTERNAL) or not row.url:
         raise ActionNotInvokable()
-    arguments, errors = _arguments_errors(json.loads(row["input_schema"]), request.arguments)
+    arguments, errors = _arguments_errors(json.loads(row.input_schema), request.arguments)
     if errors:
         raise ValidationFailed(errors)
     headers = _headers(secrets.derive_key(key), row)
     # Nothing more to read: give the database connection back before waiting on the target.
     await uow.close()
     result = await invoke.call(
-        url=str(row["url"]),
+        url=row.url,
         arguments=arguments,
         headers=headers,
         timeout_seconds=settings.action_timeout_seconds,
@@ -275,11 +276,11 @@ async def invoke_action(
     )
     log.info(
         "action %s of agent %s invoked: HTTP %s in %.0f ms",
-        row["id"], agent.id, result.status, result.duration_ms,
+        row.id, agent.id, result.status, result.duration_ms,
     )  # fmt: skip
     speak = None
-    if result.ok and row["speak_on_receive"]:
-        speak = invoke.render(str(row["speak_on_receive"]), result.body, arguments)
+    if result.ok and row.speak_on_receive:
+        speak = invoke.render(row.speak_on_receive, result.body, arguments)
     return InvokeResult(
         ok=result.ok,
         status=result.status,
@@ -289,29 +290,29 @@ async def invoke_action(
     )
 
 
-def _headers(cipher: bytes, row: Row) -> dict[str, str]:
+def _headers(cipher: bytes, row: ActionWithSecrets) -> dict[str, str]:
     """The request headers the action's stored credentials make (decrypted only here)."""
     headers: dict[str, str] = {}
     try:
-        if row["header_secrets"]:
+        if row.header_secrets:
             stored = secrets.decrypt(
-                cipher, row["header_secrets"], agent_id=row["agent_id"], purpose=HEADERS
+                cipher, row.header_secrets, agent_id=row.agent_id, purpose=HEADERS
             )
             headers.update(json.loads(stored))
         token = None
-        if row["authorization_secret"]:
+        if row.authorization_secret:
             token = secrets.decrypt(
-                cipher, row["authorization_secret"], agent_id=row["agent_id"],
+                cipher, row.authorization_secret, agent_id=row.agent_id,
                 purpose=AUTHORIZATION,
             )  # fmt: skip
     except secrets.SecretUnreadable:
         raise ActionSecretsUnreadable() from None
-    scheme = row["authorization_scheme"]
+    scheme = row.authorization_scheme
     if token is not None:
         if scheme == AuthorizationScheme.BEARER:
             headers["Authorization"] = f"Bearer {token}"
         elif scheme == AuthorizationScheme.BASIC:
             headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
         elif scheme == AuthorizationScheme.API_KEY:
-            headers[row["authorization_header"] or "X-API-Key"] = token
+            headers[row.authorization_header or "X-API-Key"] = token
     return headers

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from cuecard.actions import repository as actions_repository
+from cuecard.actions.repository import ActionRow
 from cuecard.actions.schemas import Action
 from cuecard.agent_api.schemas import (
     Agent,
@@ -25,8 +26,9 @@ from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.calling import assign as calling
 from cuecard.calling import repository as calling_repository
+from cuecard.calling.repository import AgentNumberRow
 from cuecard.calling.schemas import AgentPhoneNumber
-from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, ValidationFailed
 from cuecard.core.validation import validate_with
 from cuecard.trainings import repository as trainings_repository
@@ -75,8 +77,9 @@ def voice_of(row: AgentRow) -> AgentVoice | None:
 
 
 def to_agent(
-    row: AgentRow, trainings: list[TrainingRow], actions: list[Row] | None = None,
-    phone_numbers: list[Row] | None = None, *, count: int | None = None, ready: bool | None = None,
+    row: AgentRow, trainings: list[TrainingRow], actions: list[ActionRow] | None = None,
+    phone_numbers: list[AgentNumberRow] | None = None, *, count: int | None = None,
+    ready: bool | None = None,
 ) -> Agent:  # fmt: skip
     """The Agent object; `trainings` may be the first ones only, with `count` and `ready` then
     computed over all of them."""
@@ -100,8 +103,8 @@ async def _embedding(
     uow: UnitOfWork,
     row: AgentRow,
     first: list[TrainingRow],
-    actions: list[Row],
-    phone_numbers: list[Row],
+    actions: list[ActionRow],
+    phone_numbers: list[AgentNumberRow],
 ) -> Agent:
     """The agent with `first`, its first EMBEDDED_TRAININGS + 1 trainings: one more than is
     embedded says whether the agent has more, and only then are they counted."""
@@ -242,7 +245,7 @@ async def update_agent(
 async def _redirect_numbers(uow: UnitOfWork, agent: AgentRow) -> None:
     """The agent changed direction: its numbers must carry the new one (and an inbound agent
     claims them), or the change is refused like PUT .../calling would refuse it."""
-    current = [n["id"] for n in await calling.numbers_of(uow, agent.id)]
+    current = [n.id for n in await calling.numbers_of(uow, agent.id)]
     numbers, problems = await calling.check(
         uow, agent.environment_id, agent.id, current, agent.direction
     )

@@ -9,7 +9,8 @@ import uuid
 from collections.abc import Sequence
 
 from cuecard.calling import repository
-from cuecard.core.db import Row, UnitOfWork, is_unique_violation
+from cuecard.calling.repository import AgentNumberRow
+from cuecard.core.db import UnitOfWork, is_unique_violation
 from cuecard.core.errors import ValidationFailed
 
 INVALID = "The selected phone number ids are invalid."
@@ -38,20 +39,20 @@ async def check(
     if None in canonical:
         return [], [INVALID]
     clean = list(dict.fromkeys(c for c in canonical if c is not None))
-    found = {row["id"]: row for row in await repository.by_ids(uow, environment_id, clean)}
+    found = {row.id: row for row in await repository.by_ids(uow, environment_id, clean)}
     if len(found) != len(clean):
         return [], [INVALID]
     problems = [
-        f"The phone number {found[i]['number']} is registered for {found[i]['direction']} "
+        f"The phone number {found[i].number} is registered for {found[i].direction} "
         f"calls only; it cannot carry {direction} calls."
         for i in clean
-        if direction is not None and found[i]["direction"] not in (direction, "both")
+        if direction is not None and found[i].direction not in (direction, "both")
     ]
     if direction == "inbound":  # agent_id None: an agent being created, which owns nothing yet
         for owner in await repository.inbound_owners(uow, clean, agent_id or ""):
             problems.append(
-                f"The phone number {found[owner['phone_number_id']]['number']} already answers "
-                f"inbound calls for the agent {owner['agent_name']!r} ({owner['agent_id']}); "
+                f"The phone number {found[owner.phone_number_id].number} already answers "
+                f"inbound calls for the agent {owner.agent_name!r} ({owner.agent_id}); "
                 "one inbound number answers for one agent."
             )
     return clean, problems
@@ -71,5 +72,5 @@ async def assign(uow: UnitOfWork, agent_id: str, ids: Sequence[str], direction: 
         ) from None  # fmt: skip
 
 
-async def numbers_of(uow: UnitOfWork, agent_id: str) -> list[Row]:
+async def numbers_of(uow: UnitOfWork, agent_id: str) -> list[AgentNumberRow]:
     return await repository.for_agent(uow, agent_id)

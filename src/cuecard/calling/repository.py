@@ -3,15 +3,66 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from cuecard.core.db import Row, UnitOfWork
 
-COLUMNS = "id, environment_id, number, country_code, direction, label, created_at, updated_at"
-_P_COLUMNS = ", ".join(f"p.{c.strip()}" for c in COLUMNS.split(","))
+
+class PhoneNumberRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `phone_numbers` as every read returns it (`COLUMNS` is its fields);
+    `tests/calling/test_rows.py` fails when it drifts from the table model
+    (`models/phone_number.py`). Frozen and `gc=False` like `trainings.repository.TrainingRow`."""
+
+    id: str
+    environment_id: str
+    number: str
+    country_code: str | None
+    direction: str
+    label: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
-async def insert(uow: UnitOfWork, values: dict[str, Any]) -> Row | None:
+class AgentNumberRow(PhoneNumberRow, frozen=True, gc=False):
+    """A number assigned to an agent: the `phone_numbers` row and the `agent_phone_numbers`
+    agent it is assigned to (`for_agents`)."""
+
+    agent_id: str
+
+
+class RegisteredNumberRow(PhoneNumberRow, frozen=True, gc=False):
+    """A number with its environment's name (`environments.name`), the operator's view."""
+
+    environment: str
+
+
+class InboundOwnerRow(msgspec.Struct, frozen=True, gc=False):
+    """Another agent answering one of the numbers inbound: `agent_phone_numbers`' ids and the
+    agent's name (`agents.name`)."""
+
+    agent_id: str
+    phone_number_id: str
+    agent_name: str
+
+
+# The SELECT list is the row type's fields, in its order.
+COLUMNS = ", ".join(PhoneNumberRow.__struct_fields__)
+_P_COLUMNS = ", ".join(f"p.{c}" for c in PhoneNumberRow.__struct_fields__)
+
+
+def _typed(rows: list[Row]) -> list[PhoneNumberRow]:
+    # One call for the whole list (CONTRIBUTING, "Typed rows").
+    return msgspec.convert(rows, list[PhoneNumberRow], strict=False)
+
+
+def _typed_or_none(row: Row | None) -> PhoneNumberRow | None:
+    return None if row is None else _typed([row])[0]
+
+
+async def insert(uow: UnitOfWork, values: dict[str, Any]) -> PhoneNumberRow | None:
     """None when the number is already registered (in any environment)."""
     rows = await uow.write(
         f"INSERT INTO phone_numbers ({COLUMNS}) VALUES (:id, :environment_id, :number, "
@@ -19,12 +70,12 @@ async def insert(uow: UnitOfWork, values: dict[str, Any]) -> Row | None:
         f"RETURNING {COLUMNS}",
         values,
     )
-    return rows[0] if rows else None
+    return _typed_or_none(rows[0] if rows else None)
 
 
 async def page(
     uow: UnitOfWork, environment_id: str, search: str | None, direction: str | None
-) -> list[Row]:
+) -> list[PhoneNumberRow]:
     where = ["environment_id = :env"]
     params: dict[str, Any] = {"env": environment_id}
     if search:
@@ -34,24 +85,31 @@ async def page(
     if direction:
         where.append("direction = :direction")
         params["direction"] = direction
-    return await uow.all(
-        f"SELECT {COLUMNS} FROM phone_numbers WHERE {' AND '.join(where)} ORDER BY number", params
+    return _typed(
+        await uow.all(
+            f"SELECT {COLUMNS} FROM phone_numbers WHERE {' AND '.join(where)} ORDER BY number",
+            params,
+        )
     )
 
 
-async def by_ids(uow: UnitOfWork, environment_id: str, ids: Sequence[str]) -> list[Row]:
+async def by_ids(uow: UnitOfWork, environment_id: str, ids: Sequence[str]) -> list[PhoneNumberRow]:
     if not ids:
         return []
     names = {f"p{i}": value for i, value in enumerate(ids)}
-    return await uow.all(
-        f"SELECT {COLUMNS} FROM phone_numbers WHERE environment_id = :env "
-        f"AND id IN ({', '.join(':' + n for n in names)})",
-        {"env": environment_id, **names},
+    return _typed(
+        await uow.all(
+            f"SELECT {COLUMNS} FROM phone_numbers WHERE environment_id = :env "
+            f"AND id IN ({', '.join(':' + n for n in names)})",
+            {"env": environment_id, **names},
+        )
     )
 
 
-async def by_number(uow: UnitOfWork, number: str) -> Row | None:
-    return await uow.one(f"SELECT {COLUMNS} FROM phone_numbers WHERE number = :n", {"n": number})
+async def by_number(uow: UnitOfWork, number: str) -> PhoneNumberRow | None:
+    return _typed_or_none(
+        await uow.one(f"SELECT {COLUMNS} FROM phone_numbers WHERE number = :n", {"n": number})
+    )
 
 
 async def delete(uow: UnitOfWork, phone_number_id: str) -> list[str]:
@@ -64,8 +122,8 @@ async def delete(uow: UnitOfWork, phone_number_id: str) -> list[str]:
     return [str(row["agent_id"]) for row in rows]
 
 
-async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, list[Row]]:
-    grouped: dict[str, list[Row]] = {agent_id: [] for agent_id in agent_ids}
+async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, list[AgentNumberRow]]:
+    grouped: dict[str, list[AgentNumberRow]] = {agent_id: [] for agent_id in agent_ids}
     if not agent_ids:
         return grouped
     names = {f"a{i}": agent_id for i, agent_id in enumerate(agent_ids)}
@@ -75,28 +133,29 @@ async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, lis
         f"WHERE a.agent_id IN ({', '.join(':' + n for n in names)}) ORDER BY p.number",
         names,
     )
-    for row in rows:
-        grouped[row["agent_id"]].append(row)
+    for row in msgspec.convert(rows, list[AgentNumberRow], strict=False):
+        grouped[row.agent_id].append(row)
     return grouped
 
 
-async def for_agent(uow: UnitOfWork, agent_id: str) -> list[Row]:
+async def for_agent(uow: UnitOfWork, agent_id: str) -> list[AgentNumberRow]:
     return (await for_agents(uow, [agent_id]))[agent_id]
 
 
 async def inbound_owners(
     uow: UnitOfWork, phone_number_ids: Sequence[str], except_agent: str
-) -> list[Row]:
+) -> list[InboundOwnerRow]:
     """Which other agents answer these numbers inbound."""
     if not phone_number_ids:
         return []
     names = {f"p{i}": value for i, value in enumerate(phone_number_ids)}
-    return await uow.all(
+    rows = await uow.all(
         "SELECT a.agent_id, a.phone_number_id, g.name AS agent_name FROM agent_phone_numbers a "
         "JOIN agents g ON g.id = a.agent_id WHERE a.agent_id <> :agent "
         f"AND a.inbound_number_id IN ({', '.join(':' + n for n in names)})",
         {"agent": except_agent, **names},
     )
+    return msgspec.convert(rows, list[InboundOwnerRow], strict=False)
 
 
 async def replace_assignments(
@@ -128,13 +187,15 @@ async def answering_agent(uow: UnitOfWork, phone_number_id: str) -> str | None:
     return str(row["agent_id"]) if row else None
 
 
-async def by_id(uow: UnitOfWork, phone_number_id: str) -> Row | None:
-    return await uow.one(
-        f"SELECT {COLUMNS} FROM phone_numbers WHERE id = :id", {"id": phone_number_id}
+async def by_id(uow: UnitOfWork, phone_number_id: str) -> PhoneNumberRow | None:
+    return _typed_or_none(
+        await uow.one(
+            f"SELECT {COLUMNS} FROM phone_numbers WHERE id = :id", {"id": phone_number_id}
+        )
     )
 
 
-async def all_numbers(uow: UnitOfWork, environment: str | None) -> list[Row]:
+async def all_numbers(uow: UnitOfWork, environment: str | None) -> list[RegisteredNumberRow]:
     """Every number with its environment's name (the operator's view)."""
     sql = (
         f"SELECT {_P_COLUMNS}, e.name AS environment FROM phone_numbers p "
@@ -142,7 +203,8 @@ async def all_numbers(uow: UnitOfWork, environment: str | None) -> list[Row]:
     )
     if environment is not None:
         sql += " WHERE e.name = :env"
-    return await uow.all(sql + " ORDER BY e.name, p.number", {"env": environment})
+    rows = await uow.all(sql + " ORDER BY e.name, p.number", {"env": environment})
+    return msgspec.convert(rows, list[RegisteredNumberRow], strict=False)
 
 
 async def agents_of(uow: UnitOfWork, phone_number_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from cuecard.agents.settings import Direction
 from cuecard.calling import numbers
+from cuecard.calling.repository import PhoneNumberRow
 from cuecard.core.schemas import Timestamp
 from cuecard.core.validation import Input
 
@@ -36,15 +35,14 @@ class AgentPhoneNumber(BaseModel):
     direction: str
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> AgentPhoneNumber:
-        number = str(row["number"])
+    def from_row(cls, row: PhoneNumberRow) -> AgentPhoneNumber:
         return cls(
-            id=row["id"],
-            number=number,
-            country_code=row["country_code"],
-            formatted_number=numbers.formatted(number),
-            international_number=numbers.international(number),
-            direction=row["direction"],
+            id=row.id,
+            number=row.number,
+            country_code=row.country_code,
+            formatted_number=numbers.formatted(row.number),
+            international_number=numbers.international(row.number),
+            direction=row.direction,
         )
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from cuecard.agents import repository as agents_repository
 from cuecard.agents.repository import AgentRow
 from cuecard.agents.service import mark_draft, scoped_agent, still_there
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller, get_environment
 from cuecard.calling import assign, numbers, repository
+from cuecard.calling.repository import PhoneNumberRow
 from cuecard.calling.schemas import (
     AgentPhoneNumber,
     CallingState,
@@ -18,7 +21,7 @@ from cuecard.calling.schemas import (
     PhoneNumber,
     PhoneNumberQuery,
 )
-from cuecard.core.db import Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import UnitOfWork, new_id, utcnow
 from cuecard.core.errors import Conflict, NotFound, ValidationFailed
 from cuecard.core.validation import validate_with
 
@@ -45,7 +48,7 @@ async def update_calling(uow: UnitOfWork, caller: Caller, agent: AgentRow, body:
         if isinstance(ids, list):
             wanted = [str(i) for i in ids]
         else:  # left out: keep the agent's numbers
-            wanted = [n["id"] for n in await repository.for_agent(uow, agent.id)]
+            wanted = [n.id for n in await repository.for_agent(uow, agent.id)]
         clean, problems = await assign.check(
             uow, caller.environment_id, agent.id, wanted, direction
         )
@@ -80,11 +83,11 @@ async def update_calling(uow: UnitOfWork, caller: Caller, agent: AgentRow, body:
     )
 
 
-def _phone_number(row: Row, agent_ids: list[str]) -> PhoneNumber:
-    number = str(row["number"])
+def _phone_number(row: PhoneNumberRow, agent_ids: list[str]) -> PhoneNumber:
+    number = row.number
     return PhoneNumber.model_validate(
         {
-            **row,
+            **msgspec.structs.asdict(row),
             "formatted_number": numbers.formatted(number),
             "international_number": numbers.international(number),
             "agent_ids": agent_ids,
@@ -98,8 +101,8 @@ async def list_phone_numbers(uow: UnitOfWork, caller: Caller, query: PhoneNumber
     if query.type not in (None, "voice") or query.has_voice is False or query.has_whatsapp:
         return []
     rows = await repository.page(uow, caller.environment_id, query.search, query.direction)
-    owners = await repository.agents_of(uow, [r["id"] for r in rows])
-    return [_phone_number(row, owners.get(row["id"], [])) for row in rows]
+    owners = await repository.agents_of(uow, [r.id for r in rows])
+    return [_phone_number(row, owners.get(row.id, [])) for row in rows]
 
 
 # The operator's registry (`cuecard phone-numbers ...`): by environment name, not token.
@@ -134,8 +137,8 @@ async def add_number(
 
 async def list_numbers(uow: UnitOfWork, environment: str | None) -> list[tuple[str, PhoneNumber]]:
     rows = await repository.all_numbers(uow, environment)
-    owners = await repository.agents_of(uow, [r["id"] for r in rows])
-    return [(r["environment"], _phone_number(r, owners.get(r["id"], []))) for r in rows]
+    owners = await repository.agents_of(uow, [r.id for r in rows])
+    return [(r.environment, _phone_number(r, owners.get(r.id, []))) for r in rows]
 
 
 async def remove_number(uow: UnitOfWork, number_or_id: str) -> str:
@@ -145,10 +148,10 @@ async def remove_number(uow: UnitOfWork, number_or_id: str) -> str:
         row = await repository.by_id(uow, number_or_id)
     if row is None:
         raise PhoneNumberNotFound()
-    affected = await repository.delete(uow, row["id"])
+    affected = await repository.delete(uow, row.id)
     for agent_id in affected:
         await mark_draft(uow, agent_id)
-    return str(row["number"])
+    return row.number
 
 
 async def answering_agent(uow: UnitOfWork, caller: Caller, number: str) -> AgentRow:
@@ -156,9 +159,9 @@ async def answering_agent(uow: UnitOfWork, caller: Caller, number: str) -> Agent
     bridge's one request (`runtime.service.inbound_config`)."""
     normalized = numbers.normalize(number)
     row = await repository.by_number(uow, normalized) if normalized else None
-    if row is None or row["environment_id"] != caller.environment_id:
+    if row is None or row.environment_id != caller.environment_id:
         raise PhoneNumberNotFound()
-    agent_id = await repository.answering_agent(uow, row["id"])
+    agent_id = await repository.answering_agent(uow, row.id)
     if agent_id is None:
         raise NoAgentForNumber()
     return await scoped_agent(uow, caller, agent_id)

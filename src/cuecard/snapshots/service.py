@@ -7,12 +7,14 @@ import asyncio
 from typing import Any
 
 from cuecard.actions import repository as actions_repository
+from cuecard.actions.repository import ActionRow
 from cuecard.actions.schemas import Action
 from cuecard.agents import repository as agents_repository
 from cuecard.agents import settings as agent_settings
 from cuecard.agents.repository import AgentRow
 from cuecard.calling import repository as calling_repository
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.calling.repository import AgentNumberRow
+from cuecard.core.db import UnitOfWork
 from cuecard.flows import repository as flows_repository
 from cuecard.flows.repository import FlowRow
 from cuecard.snapshots.reader import SCHEMA_VERSION
@@ -22,7 +24,7 @@ from cuecard.trainings.schemas import Training
 
 def snapshot(
     agent: AgentRow, trainings: list[TrainingRow], flow: FlowRow | None,
-    actions: list[Row] | None = None, phone_numbers: list[Row] | None = None,
+    actions: list[ActionRow] | None = None, phone_numbers: list[AgentNumberRow] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """What a version freezes: the settings, every training and action with its status, the
     numbers the agent answers, and the flow (the current `agent_flows` row), in the shape of
@@ -39,8 +41,7 @@ def snapshot(
         "flow": flows_repository.snapshot_of(flow),
         "actions": [Action.from_row(a).model_dump(mode="json") for a in actions or []],
         "phone_numbers": [
-            {"id": p["id"], "number": p["number"], "direction": p["direction"]}
-            for p in phone_numbers or []
+            {"id": p.id, "number": p.number, "direction": p.direction} for p in phone_numbers or []
         ],
     }
 

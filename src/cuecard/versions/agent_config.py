@@ -63,25 +63,23 @@ async def restore_actions(uow: UnitOfWork, agent: AgentRow, version: Snapshot
     now = utcnow()
     wanted = {a["id"]: a for a in frozen}
     wanted_nodes = {a["node_id"] for a in wanted.values()}
-    current = {a["id"]: a for a in await actions_repository.for_agent(uow, agent.id)}
+    current = {a.id: a for a in await actions_repository.for_agent(uow, agent.id)}
     deleted = [
         action_id
         for action_id, a in current.items()
-        if action_id not in wanted and a["node_id"] in wanted_nodes
+        if action_id not in wanted and a.node_id in wanted_nodes
     ]
     deactivated = [
         action_id
         for action_id, a in current.items()
-        if action_id not in wanted
-        and action_id not in deleted
-        and a["current_status"] != "inactive"
+        if action_id not in wanted and action_id not in deleted and a.current_status != "inactive"
     ]
     if deleted:
         await actions_repository.delete_ids(uow, agent.id, deleted)
     if deactivated:
         await actions_repository.set_status(uow, agent.id, deactivated, "inactive", now)
     # Node ids that move between the version's own actions let go first (id is unique).
-    moving = [i for i in wanted if i in current and current[i]["node_id"] != wanted[i]["node_id"]]
+    moving = [i for i in wanted if i in current and current[i].node_id != wanted[i]["node_id"]]
     if moving:
         await actions_repository.park_node_ids(uow, agent.id, moving)
     if wanted:

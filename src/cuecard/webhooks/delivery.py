@@ -22,11 +22,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
 import httpx
+import msgspec
 
 from cuecard import __version__
 from cuecard.core.config import Settings
@@ -98,11 +99,11 @@ class Outcome:
     error: str | None = None
 
 
-def _auth_header(webhook: Row, secret_key: bytes) -> tuple[str, str] | None:
-    scheme = webhook["authorization_scheme"]
-    if scheme == "none" or not webhook["authorization_encrypted"]:
+def _auth_header(webhook: WebhookRow, secret_key: bytes) -> tuple[str, str] | None:
+    scheme = webhook.authorization_scheme
+    if scheme == "none" or not webhook.authorization_encrypted:
         return None
-    value = crypto.decrypt(secret_key, webhook["id"], webhook["authorization_encrypted"])
+    value = crypto.decrypt(secret_key, webhook.id, webhook.authorization_encrypted)
     if scheme == "bearer":
         return "Authorization", f"Bearer {value}"
     if scheme == "basic":
@@ -113,13 +114,17 @@ def _auth_header(webhook: Row, secret_key: bytes) -> tuple[str, str] | None:
 
 
 def build_request(
-    webhook: Row, secret_key: bytes, event: str, payload: dict[str, Any], delivery_id: str | None
+    webhook: WebhookRow,
+    secret_key: bytes,
+    event: str,
+    payload: dict[str, Any],
+    delivery_id: str | None,
 ) -> tuple[bytes, dict[str, str]]:
-    templates = json.loads(webhook["payload_templates"] or "{}")
+    templates = json.loads(webhook.payload_templates or "{}")
     document = render_template(templates[event], payload) if event in templates else payload
     body = json.dumps(document, separators=(",", ":")).encode()
     headers: dict[str, str] = {}
-    for header in json.loads(webhook["custom_headers"] or "[]"):
+    for header in json.loads(webhook.custom_headers or "[]"):
         headers[header["key"]] = header["value"]
     auth = _auth_header(webhook, secret_key)
     if auth:
@@ -135,15 +140,15 @@ def build_request(
         headers["X-Cuecard-Event-Id"] = str(payload["event_id"])
     if delivery_id:
         headers["X-Cuecard-Delivery"] = delivery_id
-    if webhook["secret_encrypted"]:
-        secret = crypto.decrypt(secret_key, webhook["id"], webhook["secret_encrypted"])
+    if webhook.secret_encrypted:
+        secret = crypto.decrypt(secret_key, webhook.id, webhook.secret_encrypted)
         headers[SIGNATURE_HEADER] = sign(secret, int(time.time()), body)
     return body, headers
 
 
 async def send(
     client: httpx.AsyncClient,
-    webhook: Row,
+    webhook: WebhookRow,
     body: bytes,
     headers: dict[str, str],
     allow_private: bool,
@@ -154,16 +159,16 @@ async def send(
         return int((time.perf_counter() - started) * 1000)
 
     try:
-        target = await resolve(webhook["webhook_url"], allow_private)
+        target = await resolve(webhook.webhook_url, allow_private)
     except TargetRefused as exc:
         return Outcome(False, None, elapsed(), body, error=str(exc))
     try:
         response = await client.request(
-            webhook["http_method"],
+            webhook.http_method,
             target.url,
             content=body,
             headers={**headers, "Host": target.host_header},
-            timeout=float(webhook["timeout"]),
+            timeout=float(webhook.timeout),
             extensions=target.extensions,
         )
     except httpx.TimeoutException:
@@ -191,6 +196,19 @@ def backoff_seconds(settings: Settings, attempt: int) -> float:
     return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 (jitter, not a secret)
 
 
+class ClaimedRow(msgspec.Struct, frozen=True, gc=False):
+    """A due delivery a worker claimed (`_CLAIM`): part of its `webhook_logs` row and its
+    webhook's `timeout`; `tests/webhooks/test_rows.py` checks them against the table models."""
+
+    id: str
+    webhook_id: str
+    event: str
+    attempt: int
+    payload: str
+    original_log_id: str | None
+    timeout: int
+
+
 _CLAIM = (
     "SELECT l.id, l.webhook_id, l.event, l.attempt, l.payload, l.original_log_id, w.timeout "
     "FROM webhook_logs l JOIN webhooks w ON w.id = l.webhook_id "
@@ -215,22 +233,25 @@ class DeliveryWorker:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def _claim(self) -> list[Row]:
+    async def _claim(self) -> list[ClaimedRow]:
         now = utcnow()
         lock = " FOR UPDATE OF l SKIP LOCKED" if self.db.dialect == "postgresql" else ""
         async with self.db.transaction() as uow:
             # Cheap check in autocommit first: an idle worker never takes SQLite's write lock.
             if await uow.one(_CLAIM.replace(":limit", "1"), {"now": now, "yes": True}) is None:
                 return []
-            rows = await uow.write(_CLAIM + lock, {"now": now, "yes": True, "limit": self.batch})
+            rows = msgspec.convert(
+                await uow.write(_CLAIM + lock, {"now": now, "yes": True, "limit": self.batch}),
+                list[ClaimedRow],
+                strict=False,
+            )
             if rows:
                 await uow.write_many(
                     "UPDATE webhook_logs SET next_attempt_at = :lease WHERE id = :id",
                     [
                         {
-                            "id": row["id"],
-                            "lease": now
-                            + timedelta(seconds=int(row["timeout"]) + _LEASE_MARGIN_SECONDS),
+                            "id": row.id,
+                            "lease": now + timedelta(seconds=row.timeout + _LEASE_MARGIN_SECONDS),
                         }
                         for row in rows
                     ],
@@ -267,19 +288,19 @@ class DeliveryWorker:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.webhook_poll_seconds)
 
-    async def _deliver(self, claimed: Row) -> None:
+    async def _deliver(self, claimed: ClaimedRow) -> None:
         async with self.db.transaction() as uow:
-            webhook = await uow.one(
-                f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = :id",
-                {"id": claimed["webhook_id"]},
+            webhook = typed_webhook(
+                await uow.one(
+                    f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = :id",
+                    {"id": claimed.webhook_id},
+                )
             )
         if webhook is None:
             return  # deleted meanwhile; its logs went with it
-        payload = json.loads(claimed["payload"])
-        body, headers = build_request(
-            webhook, self.secret_key, claimed["event"], payload, claimed["id"]
-        )
-        headers["X-Cuecard-Attempt"] = str(claimed["attempt"])
+        payload = json.loads(claimed.payload)
+        body, headers = build_request(webhook, self.secret_key, claimed.event, payload, claimed.id)
+        headers["X-Cuecard-Attempt"] = str(claimed.attempt)
         outcome = await send(
             self._client, webhook, body, headers, self.settings.allow_private_targets
         )
@@ -320,20 +341,51 @@ async def running_worker(
         await worker.close()
 
 
-WEBHOOK_COLUMNS = (
-    "id, agent_id, name, webhook_url, secret_encrypted, events, timeout, max_retries, enabled, "
-    "status, http_method, authorization_scheme, authorization_encrypted, custom_headers, "
-    "payload_templates, created_at, updated_at"
-)
+class WebhookRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of `webhooks` as every read returns it (`WEBHOOK_COLUMNS` is its fields), secrets
+    still encrypted; the JSON columns stay text (`events`, `custom_headers`, `payload_templates`:
+    their readers decode them). `tests/webhooks/test_rows.py` fails when it drifts from the
+    table model (`models/webhook.py`). Frozen and `gc=False` like `TrainingRow` (scalars only)."""
+
+    id: str
+    agent_id: str
+    name: str
+    webhook_url: str
+    secret_encrypted: str | None
+    events: str
+    timeout: int
+    max_retries: int
+    enabled: bool
+    status: str
+    http_method: str
+    authorization_scheme: str
+    authorization_encrypted: str | None
+    custom_headers: str
+    payload_templates: str
+    created_at: datetime
+    updated_at: datetime
+
+
+# The SELECT list is the row type's fields, in its order.
+WEBHOOK_COLUMNS = ", ".join(WebhookRow.__struct_fields__)
+
+
+def typed_webhooks(rows: list[Row]) -> list[WebhookRow]:
+    # One call for the whole list, not strict: SQLite hands a boolean back as 0/1.
+    return msgspec.convert(rows, list[WebhookRow], strict=False)
+
+
+def typed_webhook(row: Row | None) -> WebhookRow | None:
+    return None if row is None else typed_webhooks([row])[0]
 
 
 async def record_outcome(
-    uow: UnitOfWork, settings: Settings, webhook: Row, claimed: Row, outcome: Outcome
+    uow: UnitOfWork, settings: Settings, webhook: WebhookRow, claimed: ClaimedRow, outcome: Outcome
 ) -> None:
     """Write what an attempt did; queue the next one if a retry is left."""
     now = utcnow()
-    automatic = claimed["original_log_id"] is None
-    retry = not outcome.ok and automatic and claimed["attempt"] <= int(webhook["max_retries"])
+    automatic = claimed.original_log_id is None
+    retry = not outcome.ok and automatic and claimed.attempt <= webhook.max_retries
     status = "success" if outcome.ok else ("retrying" if retry else "failed")
     if status == "failed":
         WEBHOOK_DELIVERIES_FAILED.inc()
@@ -343,7 +395,7 @@ async def record_outcome(
         "error = :error, duration_ms = :duration, delivered_at = :delivered, "
         "next_attempt_at = NULL WHERE id = :id AND status = 'pending' RETURNING id",
         {
-            "id": claimed["id"],
+            "id": claimed.id,
             "status": status,
             "http_status": outcome.status_code,
             "request": outcome.body.decode(),
@@ -365,16 +417,16 @@ async def record_outcome(
             ":attempt, 'pending', payload, :due, :now FROM webhook_logs WHERE id = :previous",
             {
                 "id": new_id(),
-                "attempt": claimed["attempt"] + 1,
-                "due": now + timedelta(seconds=backoff_seconds(settings, claimed["attempt"])),
+                "attempt": claimed.attempt + 1,
+                "due": now + timedelta(seconds=backoff_seconds(settings, claimed.attempt)),
                 "now": now,
-                "previous": claimed["id"],
+                "previous": claimed.id,
             },
         )
     health = "active" if outcome.ok else ("error" if not retry else None)
-    if health is not None and webhook["enabled"]:
+    if health is not None and webhook.enabled:
         await uow.write(
             "UPDATE webhooks SET status = :status WHERE id = :id AND enabled = :yes "
             "AND status <> :status",
-            {"status": health, "id": webhook["id"], "yes": True},
+            {"status": health, "id": webhook.id, "yes": True},
         )

@@ -9,17 +9,19 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import msgspec
 
 from cuecard.agents.repository import AgentRow
 from cuecard.audit import service as audit
 from cuecard.auth.service import Caller
 from cuecard.core.config import Settings
-from cuecard.core.db import Row, UnitOfWork, format_timestamp, new_id, utcnow
+from cuecard.core.db import UnitOfWork, format_timestamp, new_id, utcnow
 from cuecard.core.egress import literal_refused
 from cuecard.core.errors import AppError, NotFound, ValidationFailed
 from cuecard.webhooks import crypto, repository
-from cuecard.webhooks.delivery import build_request, send
+from cuecard.webhooks.delivery import WebhookRow, build_request, send
 from cuecard.webhooks.events import AVAILABLE_EVENTS, TEST_EVENT
+from cuecard.webhooks.repository import WebhookLogRow
 from cuecard.webhooks.schemas import (
     RetryQueued,
     TestResult,
@@ -61,29 +63,29 @@ def _uuid(value: str) -> str | None:
     return parsed if parsed == value.lower() else None
 
 
-def to_webhook(row: Row) -> Webhook:
-    events = json.loads(row["events"])
+def to_webhook(row: WebhookRow) -> Webhook:
+    events = json.loads(row.events)
     return Webhook(
-        id=row["id"],
-        agent_id=row["agent_id"],
-        name=row["name"],
-        webhook_url=row["webhook_url"],
+        id=row.id,
+        agent_id=row.agent_id,
+        name=row.name,
+        webhook_url=row.webhook_url,
         events=events,
-        timeout=row["timeout"],
-        max_retries=row["max_retries"],
-        enabled=bool(row["enabled"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        timeout=row.timeout,
+        max_retries=row.max_retries,
+        enabled=row.enabled,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
         events_count=len(events),
-        status=row["status"],
-        http_method=row["http_method"],
-        authorization_scheme=row["authorization_scheme"],
-        payload_templates=json.loads(row["payload_templates"]),
-        has_secret=row["secret_encrypted"] is not None,
+        status=row.status,
+        http_method=row.http_method,
+        authorization_scheme=row.authorization_scheme,
+        payload_templates=json.loads(row.payload_templates),
+        has_secret=row.secret_encrypted is not None,
     )
 
 
-async def _scoped(uow: UnitOfWork, agent: AgentRow, webhook_id: str) -> Row:
+async def _scoped(uow: UnitOfWork, agent: AgentRow, webhook_id: str) -> WebhookRow:
     webhook_id_ = _uuid(webhook_id)
     row = await repository.get(uow, agent.id, webhook_id_) if webhook_id_ else None
     if row is None:
@@ -203,9 +205,9 @@ async def update_webhook(
 ) -> Webhook:
     current = await _scoped(uow, agent, webhook_id)
     _refuse_private(data.webhook_url, settings)
-    values = _columns(key, current["id"], data)
+    values = _columns(key, current.id, data)
     values["updated_at"] = utcnow()
-    row = await repository.update(uow, agent.id, current["id"], values)
+    row = await repository.update(uow, agent.id, current.id, values)
     if row is None:
         raise WebhookNotFound()
     await audit.record(
@@ -214,7 +216,7 @@ async def update_webhook(
         "webhook.updated",
         agent_id=agent.id,
         target_type="webhook",
-        target_id=current["id"],
+        target_id=current.id,
         changes=_audit_changes(data),
     )
     return to_webhook(row)
@@ -222,7 +224,7 @@ async def update_webhook(
 
 async def delete_webhook(uow: UnitOfWork, caller: Caller, agent: AgentRow, webhook_id: str) -> None:
     current = await _scoped(uow, agent, webhook_id)
-    if not await repository.delete(uow, agent.id, current["id"]):
+    if not await repository.delete(uow, agent.id, current.id):
         raise WebhookNotFound()
     await audit.record(
         uow,
@@ -230,8 +232,8 @@ async def delete_webhook(uow: UnitOfWork, caller: Caller, agent: AgentRow, webho
         "webhook.deleted",
         agent_id=agent.id,
         target_type="webhook",
-        target_id=current["id"],
-        changes={"name": current["name"]},
+        target_id=current.id,
+        changes={"name": current.name},
     )
 
 
@@ -239,11 +241,11 @@ async def toggle_webhook(
     uow: UnitOfWork, caller: Caller, agent: AgentRow, webhook_id: str
 ) -> Webhook:
     current = await _scoped(uow, agent, webhook_id)
-    enabled = not bool(current["enabled"])
+    enabled = not current.enabled
     row = await repository.update(
         uow,
         agent.id,
-        current["id"],
+        current.id,
         {
             "enabled": enabled,
             "status": WebhookStatus.ACTIVE if enabled else WebhookStatus.DISABLED,
@@ -258,7 +260,7 @@ async def toggle_webhook(
         "webhook.toggled",
         agent_id=agent.id,
         target_type="webhook",
-        target_id=current["id"],
+        target_id=current.id,
         changes={"enabled": enabled},
     )
     return to_webhook(row)
@@ -273,8 +275,8 @@ async def test_webhook(
         "event": TEST_EVENT,
         "agent_id": agent.id,
         "agent_name": agent.name,
-        "webhook_id": webhook["id"],
-        "webhook_name": webhook["name"],
+        "webhook_id": webhook.id,
+        "webhook_name": webhook.name,
         "timestamp": format_timestamp(utcnow()),
         "test": True,
     }
@@ -289,19 +291,17 @@ async def test_webhook(
     return result
 
 
-def to_log(row: Row) -> WebhookLog:
-    sent = row["request_payload"] or row["payload"]
+def to_log(row: WebhookLogRow) -> WebhookLog:
+    sent = row.request_payload or row.payload
     try:
         request_payload = json.loads(sent)
     except ValueError:
         request_payload = sent
     return WebhookLog.model_validate(
         {
-            **row,
+            **msgspec.structs.asdict(row),
             "request_payload": request_payload,
-            "response_headers": json.loads(row["response_headers"])
-            if row["response_headers"]
-            else None,
+            "response_headers": json.loads(row.response_headers) if row.response_headers else None,
         }
     )
 
@@ -310,7 +310,7 @@ async def list_logs(
     uow: UnitOfWork, agent: AgentRow, webhook_id: str, page: int, per_page: int
 ) -> tuple[list[WebhookLog], int]:
     webhook = await _scoped(uow, agent, webhook_id)
-    rows, total = await repository.logs_page(uow, webhook["id"], per_page, (page - 1) * per_page)
+    rows, total = await repository.logs_page(uow, webhook.id, per_page, (page - 1) * per_page)
     return [to_log(row) for row in rows], total
 
 
@@ -325,25 +325,25 @@ async def retry_log(
     """Queue one more attempt of a failed delivery, with the webhook's current config."""
     webhook = await _scoped(uow, agent, webhook_id)
     log_id_ = _uuid(log_id)
-    original = await repository.get_log(uow, webhook["id"], log_id_) if log_id_ else None
+    original = await repository.get_log(uow, webhook.id, log_id_) if log_id_ else None
     if original is None:
         raise LogNotFound()
     now = utcnow()
-    too_old = original["created_at"] < now - timedelta(days=settings.webhook_log_retention_days)
-    if original["status"] != "failed" or too_old or not webhook["enabled"]:
+    too_old = original.created_at < now - timedelta(days=settings.webhook_log_retention_days)
+    if original.status != "failed" or too_old or not webhook.enabled:
         raise LogNotRetriable()
     new_log = new_id()
     await repository.insert_log(
         uow,
         {
             "id": new_log,
-            "webhook_id": webhook["id"],
-            "event_id": original["event_id"],
-            "event": original["event"],
-            "attempt": original["attempt"] + 1,
+            "webhook_id": webhook.id,
+            "event_id": original.event_id,
+            "event": original.event,
+            "attempt": original.attempt + 1,
             "status": "pending",
-            "payload": original["payload"],
-            "original_log_id": original["id"],
+            "payload": original.payload,
+            "original_log_id": original.id,
             "next_attempt_at": now,
             "created_at": now,
         },
@@ -354,7 +354,7 @@ async def retry_log(
         "webhook.log_retried",
         agent_id=agent.id,
         target_type="webhook_log",
-        target_id=original["id"],
+        target_id=original.id,
         changes={"log_id": new_log},
     )
-    return RetryQueued(log_id=new_log, original_log_id=original["id"], queued_at=now)
+    return RetryQueued(log_id=new_log, original_log_id=original.id, queued_at=now)
