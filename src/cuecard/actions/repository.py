@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.core.db import UnitOfWork, typed, typed_one
 
 
 class ActionRow(msgspec.Struct, frozen=True, gc=False):
@@ -56,11 +56,6 @@ _COMPUTED = {
 COLUMNS = ", ".join(_COMPUTED.get(name, name) for name in ActionRow.__struct_fields__)
 
 
-def _typed(rows: list[Row]) -> list[ActionRow]:
-    # One call for the whole list, not strict: SQLite hands a boolean back as 0/1.
-    return msgspec.convert(rows, list[ActionRow], strict=False)
-
-
 _ORDER = " ORDER BY created_at, id"
 
 # One statement settles races on a node_id. Optional fields the request left out are NULL here
@@ -103,15 +98,16 @@ RETURNING {COLUMNS}
 
 async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> ActionRow:
     rows = await uow.write(_UPSERT, values)
-    return _typed(rows)[0]
+    return typed(ActionRow, rows)[0]
 
 
 async def for_agent(uow: UnitOfWork, agent_id: str) -> list[ActionRow]:
-    return _typed(
+    return typed(
+        ActionRow,
         await uow.all(
             f"SELECT {COLUMNS} FROM actions WHERE agent_id = :agent_id" + _ORDER,
             {"agent_id": agent_id},
-        )
+        ),
     )
 
 
@@ -121,10 +117,11 @@ async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, lis
         return grouped
     names = {f"a{i}": agent_id for i, agent_id in enumerate(agent_ids)}
     placeholders = ", ".join(f":{name}" for name in names)
-    rows = _typed(
+    rows = typed(
+        ActionRow,
         await uow.all(
             f"SELECT {COLUMNS} FROM actions WHERE agent_id IN ({placeholders})" + _ORDER, names
-        )
+        ),
     )
     for row in rows:
         grouped[row.agent_id].append(row)
@@ -138,7 +135,7 @@ async def with_secrets(uow: UnitOfWork, agent_id: str, action_id: str) -> Action
         "WHERE id = :id AND agent_id = :agent_id",
         {"id": action_id, "agent_id": agent_id},
     )
-    return None if row is None else msgspec.convert(row, ActionWithSecrets, strict=False)
+    return typed_one(ActionWithSecrets, row)
 
 
 async def delete(uow: UnitOfWork, agent_id: str, action_id: str) -> bool:

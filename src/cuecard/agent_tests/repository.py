@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from cuecard.agent_tests.schemas import AgentTestDefinition
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.core.db import UnitOfWork, typed, typed_one
 
 
 class AgentTestRow(msgspec.Struct, frozen=True, gc=False):
@@ -47,21 +47,13 @@ TEST_COLUMNS = ", ".join(AgentTestRow.__struct_fields__)
 RUN_COLUMNS = ", ".join(AgentTestRunRow.__struct_fields__)
 
 
-def _typed_tests(rows: list[Row]) -> list[AgentTestRow]:
-    # Not strict, as trainings.repository._typed: SQLite hands a boolean back as 0/1.
-    return msgspec.convert(rows, list[AgentTestRow], strict=False)
-
-
-def _typed_run(row: Row | None) -> AgentTestRunRow | None:
-    return None if row is None else msgspec.convert(row, AgentTestRunRow, strict=False)
-
-
 async def for_agent(uow: UnitOfWork, agent_id: str) -> list[AgentTestRow]:
-    return _typed_tests(
+    return typed(
+        AgentTestRow,
         await uow.all(
             f"SELECT {TEST_COLUMNS} FROM agent_tests WHERE agent_id = :agent_id ORDER BY name, id",
             {"agent_id": agent_id},
-        )
+        ),
     )
 
 
@@ -82,7 +74,7 @@ async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> tuple[AgentTestRow,
         f"updated_at = excluded.updated_at RETURNING {TEST_COLUMNS}",
         values,
     )
-    (row,) = _typed_tests(rows)
+    (row,) = typed(AgentTestRow, rows)
     return row, row.id == values["id"]
 
 
@@ -106,19 +98,21 @@ async def insert_run(uow: UnitOfWork, values: dict[str, Any]) -> bool:
 
 
 async def last_draft_run(uow: UnitOfWork, agent_id: str) -> AgentTestRunRow | None:
-    return _typed_run(
+    return typed_one(
+        AgentTestRunRow,
         await uow.one(
             f"SELECT {RUN_COLUMNS} FROM agent_test_runs WHERE agent_id = :agent_id "
             "AND version = 'draft' ORDER BY created_at DESC, id DESC LIMIT 1",
             {"agent_id": agent_id},
-        )
+        ),
     )
 
 
 async def get_run(uow: UnitOfWork, agent_id: str, run_id: str) -> AgentTestRunRow | None:
-    return _typed_run(
+    return typed_one(
+        AgentTestRunRow,
         await uow.one(
             f"SELECT {RUN_COLUMNS} FROM agent_test_runs WHERE agent_id = :agent_id AND id = :id",
             {"agent_id": agent_id, "id": run_id},
-        )
+        ),
     )

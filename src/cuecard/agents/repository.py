@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from cuecard.agents import settings
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.core.db import Row, UnitOfWork, typed
 
 # Every column a version freezes, from the one declaration of agent settings.
 SETTINGS = settings.NAMES
@@ -71,14 +71,8 @@ class AgentRow(msgspec.Struct, frozen=True, gc=False):
     updated_at: datetime
 
 
-def _typed(rows: list[Row]) -> list[AgentRow]:
-    # One call for the whole list, not strict: SQLite hands a boolean back as 0/1 (and a whole
-    # REAL as an int).
-    return msgspec.convert(rows, list[AgentRow], strict=False)
-
-
 def _typed_or_none(rows: list[Row]) -> AgentRow | None:
-    return _typed(rows)[0] if rows else None
+    return typed(AgentRow, rows)[0] if rows else None
 
 
 async def scoped(uow: UnitOfWork, environment_id: str, agent_id: str) -> AgentRow | None:
@@ -96,7 +90,7 @@ async def insert(uow: UnitOfWork, values: dict[str, Any]) -> AgentRow:
         f"RETURNING {COLUMNS}",
         values,
     )
-    return _typed(rows)[0]
+    return typed(AgentRow, rows)[0]
 
 
 def _filters(environment_id: str, status: str | None, direction: str | None, search: str | None
@@ -135,7 +129,7 @@ async def page(
         "ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
         {**params, "limit": limit, "offset": offset},
     )
-    return _typed(rows), int(total_row["total"]) if total_row else 0
+    return typed(AgentRow, rows), int(total_row["total"]) if total_row else 0
 
 
 def _assignments(changes: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from cuecard.core.db import UnitOfWork
+from cuecard.core.db import UnitOfWork, typed
 
 
 class AuditRow(msgspec.Struct, frozen=True, gc=False):
@@ -69,5 +69,4 @@ async def page(
     )
     # One convert for the page, not strict like the other repositories' (the same rule for every
     # row type; these columns are all text and timestamps).
-    typed = msgspec.convert(rows, list[AuditRow], strict=False)
-    return typed, int(total_row["n"]) if total_row else 0
+    return typed(AuditRow, rows), int(total_row["n"]) if total_row else 0

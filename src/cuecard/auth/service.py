@@ -16,7 +16,7 @@ from hashlib import sha256
 
 import msgspec
 
-from cuecard.core.db import Database, Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import Database, UnitOfWork, new_id, typed, utcnow
 from cuecard.core.errors import AppError, Conflict, NotFound, Unauthenticated
 
 DEFAULT_ENVIRONMENT = "default"
@@ -61,11 +61,6 @@ class TokenInfo(msgspec.Struct, frozen=True, gc=False):
     last_used_at: datetime | None
     revoked_at: datetime | None
     runtime: bool = False
-
-
-def _environments(rows: list[Row]) -> list[Environment]:
-    # Not strict, as trainings.repository._typed: the same conversion on both databases.
-    return msgspec.convert(rows, list[Environment], strict=False)
 
 
 def hash_token(key: bytes, token: str) -> str:
@@ -161,7 +156,7 @@ async def _insert_environment(
         f"ON CONFLICT (name) DO NOTHING RETURNING {_ENVIRONMENT_COLUMNS}",
         {"id": new_id(), "name": name, "now": utcnow(), "rate_limit": rate_limit},
     )
-    return _environments(rows)[0] if rows else None
+    return typed(Environment, rows)[0] if rows else None
 
 
 async def ensure_environment(uow: UnitOfWork, name: str) -> Environment:
@@ -189,7 +184,7 @@ async def update_environment(uow: UnitOfWork, name: str, rate_limit: int | None)
     )
     if not rows:
         raise NotFound(f"Environment {name!r} not found.", code="ENVIRONMENT_NOT_FOUND")
-    return _environments(rows)[0]
+    return typed(Environment, rows)[0]
 
 
 def _rate_limit(value: int | None) -> int | None:
@@ -207,14 +202,14 @@ async def get_environment(uow: UnitOfWork, name: str) -> Environment:
     )
     if row is None:
         raise NotFound(f"Environment {name!r} not found.", code="ENVIRONMENT_NOT_FOUND")
-    return _environments([row])[0]
+    return typed(Environment, [row])[0]
 
 
 async def list_environments(uow: UnitOfWork) -> list[Environment]:
     rows = await uow.all(
         f"SELECT {_ENVIRONMENT_COLUMNS} FROM environments ORDER BY created_at, name"
     )
-    return _environments(rows)
+    return typed(Environment, rows)
 
 
 async def create_token(
@@ -272,7 +267,7 @@ async def list_tokens(uow: UnitOfWork, environment: str | None = None) -> list[T
         params["env"] = environment
     rows = await uow.all(sql + " ORDER BY t.created_at, t.id", params)
     # Not strict: SQLite hands the booleans back as 0/1.
-    return msgspec.convert(rows, list[TokenInfo], strict=False)
+    return typed(TokenInfo, rows)
 
 
 async def token_id_for_secret(uow: UnitOfWork, key: bytes, secret: str) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.core.db import UnitOfWork, typed, typed_one
 
 
 class PhoneNumberRow(msgspec.Struct, frozen=True, gc=False):
@@ -53,15 +53,6 @@ COLUMNS = ", ".join(PhoneNumberRow.__struct_fields__)
 _P_COLUMNS = ", ".join(f"p.{c}" for c in PhoneNumberRow.__struct_fields__)
 
 
-def _typed(rows: list[Row]) -> list[PhoneNumberRow]:
-    # One call for the whole list (CONTRIBUTING, "Typed rows").
-    return msgspec.convert(rows, list[PhoneNumberRow], strict=False)
-
-
-def _typed_or_none(row: Row | None) -> PhoneNumberRow | None:
-    return None if row is None else _typed([row])[0]
-
-
 async def insert(uow: UnitOfWork, values: dict[str, Any]) -> PhoneNumberRow | None:
     """None when the number is already registered (in any environment)."""
     rows = await uow.write(
@@ -70,7 +61,7 @@ async def insert(uow: UnitOfWork, values: dict[str, Any]) -> PhoneNumberRow | No
         f"RETURNING {COLUMNS}",
         values,
     )
-    return _typed_or_none(rows[0] if rows else None)
+    return typed_one(PhoneNumberRow, rows[0] if rows else None)
 
 
 async def page(
@@ -85,11 +76,12 @@ async def page(
     if direction:
         where.append("direction = :direction")
         params["direction"] = direction
-    return _typed(
+    return typed(
+        PhoneNumberRow,
         await uow.all(
             f"SELECT {COLUMNS} FROM phone_numbers WHERE {' AND '.join(where)} ORDER BY number",
             params,
-        )
+        ),
     )
 
 
@@ -97,18 +89,20 @@ async def by_ids(uow: UnitOfWork, environment_id: str, ids: Sequence[str]) -> li
     if not ids:
         return []
     names = {f"p{i}": value for i, value in enumerate(ids)}
-    return _typed(
+    return typed(
+        PhoneNumberRow,
         await uow.all(
             f"SELECT {COLUMNS} FROM phone_numbers WHERE environment_id = :env "
             f"AND id IN ({', '.join(':' + n for n in names)})",
             {"env": environment_id, **names},
-        )
+        ),
     )
 
 
 async def by_number(uow: UnitOfWork, number: str) -> PhoneNumberRow | None:
-    return _typed_or_none(
-        await uow.one(f"SELECT {COLUMNS} FROM phone_numbers WHERE number = :n", {"n": number})
+    return typed_one(
+        PhoneNumberRow,
+        await uow.one(f"SELECT {COLUMNS} FROM phone_numbers WHERE number = :n", {"n": number}),
     )
 
 
@@ -133,7 +127,7 @@ async def for_agents(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, lis
         f"WHERE a.agent_id IN ({', '.join(':' + n for n in names)}) ORDER BY p.number",
         names,
     )
-    for row in msgspec.convert(rows, list[AgentNumberRow], strict=False):
+    for row in typed(AgentNumberRow, rows):
         grouped[row.agent_id].append(row)
     return grouped
 
@@ -155,7 +149,7 @@ async def inbound_owners(
         f"AND a.inbound_number_id IN ({', '.join(':' + n for n in names)})",
         {"agent": except_agent, **names},
     )
-    return msgspec.convert(rows, list[InboundOwnerRow], strict=False)
+    return typed(InboundOwnerRow, rows)
 
 
 async def replace_assignments(
@@ -188,10 +182,11 @@ async def answering_agent(uow: UnitOfWork, phone_number_id: str) -> str | None:
 
 
 async def by_id(uow: UnitOfWork, phone_number_id: str) -> PhoneNumberRow | None:
-    return _typed_or_none(
+    return typed_one(
+        PhoneNumberRow,
         await uow.one(
             f"SELECT {COLUMNS} FROM phone_numbers WHERE id = :id", {"id": phone_number_id}
-        )
+        ),
     )
 
 
@@ -204,7 +199,7 @@ async def all_numbers(uow: UnitOfWork, environment: str | None) -> list[Register
     if environment is not None:
         sql += " WHERE e.name = :env"
     rows = await uow.all(sql + " ORDER BY e.name, p.number", {"env": environment})
-    return msgspec.convert(rows, list[RegisteredNumberRow], strict=False)
+    return typed(RegisteredNumberRow, rows)
 
 
 async def agents_of(uow: UnitOfWork, phone_number_ids: Sequence[str]) -> dict[str, list[str]]:

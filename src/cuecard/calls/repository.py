@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.core.db import UnitOfWork, typed, typed_one
 
 
 class CallRow(msgspec.Struct, frozen=True, gc=False):
@@ -97,11 +97,6 @@ _EVENT_COLUMNS = ", ".join(CallEventRow.__struct_fields__)
 _TURN_COLUMNS = ", ".join(CallTurnRow.__struct_fields__)
 
 
-def _call_or_none(row: Row | None) -> CallRow | None:
-    # Not strict: SQLite hands a boolean back as 0/1.
-    return msgspec.convert(row, CallRow, strict=False) if row is not None else None
-
-
 async def insert_call(uow: UnitOfWork, values: dict[str, Any]) -> bool:
     """Insert unless the environment already has a call opened by this event id."""
     names = list(values)
@@ -114,21 +109,23 @@ async def insert_call(uow: UnitOfWork, values: dict[str, Any]) -> bool:
 
 
 async def by_open_event(uow: UnitOfWork, environment_id: str, event_id: str) -> CallRow | None:
-    return _call_or_none(
+    return typed_one(
+        CallRow,
         await uow.one(
             f"SELECT {COLUMNS} FROM calls c "
             "WHERE c.environment_id = :env AND c.open_event_id = :event",
             {"env": environment_id, "event": event_id},
-        )
+        ),
     )
 
 
 async def get(uow: UnitOfWork, agent_id: str, call_id: str) -> CallRow | None:
-    return _call_or_none(
+    return typed_one(
+        CallRow,
         await uow.one(
             f"SELECT {COLUMNS} FROM calls c WHERE c.id = :id AND c.agent_id = :agent",
             {"id": call_id, "agent": agent_id},
-        )
+        ),
     )
 
 
@@ -243,9 +240,7 @@ async def page(
         f"WHERE {condition} ORDER BY c.created_at DESC, c.id DESC LIMIT :limit OFFSET :offset",
         {**params, "limit": limit, "offset": offset},
     )
-    # One convert for the page, not strict: SQLite hands a boolean back as 0/1.
-    typed = msgspec.convert(rows, list[ListedCallRow], strict=False)
-    return typed, int(total["n"]) if total else 0
+    return typed(ListedCallRow, rows), int(total["n"]) if total else 0
 
 
 async def events(uow: UnitOfWork, call_id: str) -> list[CallEventRow]:
@@ -253,7 +248,7 @@ async def events(uow: UnitOfWork, call_id: str) -> list[CallEventRow]:
         f"SELECT {_EVENT_COLUMNS} FROM call_events WHERE call_id = :id ORDER BY seq, id",
         {"id": call_id},
     )
-    return msgspec.convert(rows, list[CallEventRow], strict=False)
+    return typed(CallEventRow, rows)
 
 
 async def turns(uow: UnitOfWork, call_id: str) -> list[CallTurnRow]:
@@ -261,7 +256,7 @@ async def turns(uow: UnitOfWork, call_id: str) -> list[CallTurnRow]:
         f"SELECT {_TURN_COLUMNS} FROM call_turns WHERE call_id = :id ORDER BY seq, occurred_at, id",
         {"id": call_id},
     )
-    return msgspec.convert(rows, list[CallTurnRow], strict=False)
+    return typed(CallTurnRow, rows)
 
 
 async def turn_trainings(uow: UnitOfWork, call_id: str) -> list[TurnTrainingRow]:
@@ -271,7 +266,7 @@ async def turn_trainings(uow: UnitOfWork, call_id: str) -> list[TurnTrainingRow]
         "WHERE u.call_id = :id ORDER BY u.source, u.training_id",
         {"id": call_id},
     )
-    return msgspec.convert(rows, list[TurnTrainingRow], strict=False)
+    return typed(TurnTrainingRow, rows)
 
 
 async def training_exists(uow: UnitOfWork, agent_id: str, training_id: str) -> bool:
@@ -305,5 +300,6 @@ async def usage(
         f"COUNT(DISTINCT call_id) AS calls FROM call_turn_trainings WHERE {where}",
         params,
     )
-    assert row is not None
-    return msgspec.convert(row, UsageRow, strict=False)
+    usage = typed_one(UsageRow, row)
+    assert usage is not None  # an aggregate always has its one row
+    return usage

@@ -36,9 +36,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+import msgspec
 
 from cuecard.core.errors import (
     AppError,
@@ -55,6 +56,20 @@ _MIN_FREE_BYTES = 64 * 1024
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def typed(kind: type[S], rows: list[Row]) -> list[S]:
+    """Rows as `kind`, the frozen Struct a repository declares for them, in one call for the
+    whole list (cheaper a row than one call each). Not strict: SQLite hands a boolean back as
+    0/1 and a whole REAL as an int; the Struct says `False` and `2.0` on both databases."""
+    converted: list[S] = msgspec.convert(rows, list[kind], strict=False)  # type: ignore[valid-type]
+    return converted
+
+
+def typed_one(kind: type[S], row: Row | None) -> S | None:
+    """One row as `kind` (see `typed`), or None when there is none."""
+    return None if row is None else msgspec.convert(row, kind, strict=False)
 
 
 def utcnow() -> datetime:

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.core.db import UnitOfWork, typed, typed_one
 
 
 class FlowRow(msgspec.Struct, frozen=True, gc=False):
@@ -30,41 +30,35 @@ COLUMNS = ", ".join(FlowRow.__struct_fields__)
 LIST_LIMIT = 100
 
 
-def _typed(rows: list[Row]) -> list[FlowRow]:
-    # Not strict: the same conversion on both databases (see trainings.repository._typed).
-    return msgspec.convert(rows, list[FlowRow], strict=False)
-
-
-def _typed_or_none(row: Row | None) -> FlowRow | None:
-    return None if row is None else msgspec.convert(row, FlowRow, strict=False)
-
-
 async def current(uow: UnitOfWork, agent_id: str) -> FlowRow | None:
-    return _typed_or_none(
+    return typed_one(
+        FlowRow,
         await uow.one(
             f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id "
             "ORDER BY number DESC LIMIT 1",
             {"agent_id": agent_id},
-        )
+        ),
     )
 
 
 async def get(uow: UnitOfWork, agent_id: str, flow_id: str) -> FlowRow | None:
-    return _typed_or_none(
+    return typed_one(
+        FlowRow,
         await uow.one(
             f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id AND id = :id",
             {"agent_id": agent_id, "id": flow_id},
-        )
+        ),
     )
 
 
 async def newest(uow: UnitOfWork, agent_id: str) -> list[FlowRow]:
-    return _typed(
+    return typed(
+        FlowRow,
         await uow.all(
             f"SELECT {COLUMNS} FROM agent_flows WHERE agent_id = :agent_id "
             "ORDER BY number DESC LIMIT :limit",
             {"agent_id": agent_id, "limit": LIST_LIMIT},
-        )
+        ),
     )
 
 
@@ -94,7 +88,7 @@ async def insert_next(
          "version": version or str(number), "mode": conversation_mode, "config": flow_config,
          "now": now},
     )  # fmt: skip
-    return _typed(rows)[0]
+    return typed(FlowRow, rows)[0]
 
 
 def snapshot_of(row: FlowRow | None) -> dict[str, Any]:

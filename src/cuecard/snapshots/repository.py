@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from cuecard.core.db import UnitOfWork
+from cuecard.core.db import UnitOfWork, typed, typed_one
 
 
 class VersionSummaryRow(msgspec.Struct, frozen=True, gc=False):
@@ -50,9 +50,7 @@ async def page(
         "ORDER BY v.version DESC LIMIT :limit OFFSET :offset",
         {"agent_id": agent_id, "limit": limit, "offset": offset},
     )
-    # Not strict, as trainings.repository._typed: the same conversion on both databases.
-    typed = msgspec.convert(rows, list[VersionSummaryRow], strict=False)
-    return typed, int(total_row["total"]) if total_row else 0
+    return typed(VersionSummaryRow, rows), int(total_row["total"]) if total_row else 0
 
 
 async def get(uow: UnitOfWork, agent_id: str, version: int) -> VersionRow | None:
@@ -60,7 +58,7 @@ async def get(uow: UnitOfWork, agent_id: str, version: int) -> VersionRow | None
         f"SELECT {_SUMMARY}, v.snapshot {_FROM} WHERE v.agent_id = :agent_id AND v.version = :v",
         {"agent_id": agent_id, "v": version},
     )
-    return None if row is None else msgspec.convert(row, VersionRow, strict=False)
+    return typed_one(VersionRow, row)
 
 
 async def snapshot(uow: UnitOfWork, agent_id: str, version: int) -> str | None:

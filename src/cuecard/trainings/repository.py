@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from cuecard.core.db import Params, Row, UnitOfWork
+from cuecard.core.db import Params, UnitOfWork, typed
 
 
 class TrainingRow(msgspec.Struct, frozen=True, gc=False):
@@ -33,12 +33,6 @@ class TrainingRow(msgspec.Struct, frozen=True, gc=False):
 COLUMNS = ", ".join(TrainingRow.__struct_fields__)
 
 
-def _typed(rows: list[Row]) -> list[TrainingRow]:
-    # One call for the whole list (cheaper a row than one call each), not strict: SQLite hands a
-    # boolean back as 0/1.
-    return msgspec.convert(rows, list[TrainingRow], strict=False)
-
-
 # One statement settles races: concurrent upserts of one node_id end in one row. An update keeps
 # every field the request left out (COALESCE with the stored value).
 _UPSERT = f"""
@@ -60,7 +54,7 @@ _ORDER = " ORDER BY created_at, id"
 
 async def upsert(uow: UnitOfWork, values: dict[str, Any]) -> TrainingRow:
     rows = await uow.write(_UPSERT, values)
-    return _typed(rows)[0]
+    return typed(TrainingRow, rows)[0]
 
 
 async def for_agent(
@@ -78,10 +72,11 @@ async def for_agent(
     sql += _ORDER
     if limit is not None:
         sql += " LIMIT :limit OFFSET :offset"
-    return _typed(
+    return typed(
+        TrainingRow,
         await uow.all(
             sql, {"agent_id": agent_id, "status": status, "limit": limit, "offset": offset}
-        )
+        ),
     )
 
 
@@ -121,14 +116,15 @@ async def for_agents(
         return grouped
     names = {f"a{i}": agent_id for i, agent_id in enumerate(agent_ids)}
     placeholders = ", ".join(f":{name}" for name in names)
-    rows = _typed(
+    rows = typed(
+        TrainingRow,
         await uow.all(
             f"SELECT {COLUMNS} FROM (SELECT {COLUMNS}, ROW_NUMBER() OVER "
             "(PARTITION BY agent_id ORDER BY created_at, id) AS n "
             f"FROM trainings WHERE agent_id IN ({placeholders})) AS ranked WHERE n <= :per_agent"
             + _ORDER,
             {**names, "per_agent": per_agent},
-        )
+        ),
     )
     for row in rows:
         grouped[row.agent_id].append(row)

@@ -31,7 +31,7 @@ import msgspec
 
 from cuecard import __version__
 from cuecard.core.config import Settings
-from cuecard.core.db import Database, Row, UnitOfWork, new_id, utcnow
+from cuecard.core.db import Database, Row, UnitOfWork, new_id, typed, utcnow
 from cuecard.core.egress import TargetRefused, resolve
 from cuecard.core.metrics import WEBHOOK_DELIVERIES_FAILED, WEBHOOK_DELIVERIES_PENDING
 from cuecard.webhooks import crypto
@@ -240,10 +240,9 @@ class DeliveryWorker:
             # Cheap check in autocommit first: an idle worker never takes SQLite's write lock.
             if await uow.one(_CLAIM.replace(":limit", "1"), {"now": now, "yes": True}) is None:
                 return []
-            rows = msgspec.convert(
+            rows = typed(
+                ClaimedRow,
                 await uow.write(_CLAIM + lock, {"now": now, "yes": True, "limit": self.batch}),
-                list[ClaimedRow],
-                strict=False,
             )
             if rows:
                 await uow.write_many(
@@ -372,7 +371,7 @@ WEBHOOK_COLUMNS = ", ".join(WebhookRow.__struct_fields__)
 
 def typed_webhooks(rows: list[Row]) -> list[WebhookRow]:
     # One call for the whole list, not strict: SQLite hands a boolean back as 0/1.
-    return msgspec.convert(rows, list[WebhookRow], strict=False)
+    return typed(WebhookRow, rows)
 
 
 def typed_webhook(row: Row | None) -> WebhookRow | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from cuecard.core.db import Row, UnitOfWork
+from cuecard.core.db import UnitOfWork, typed
 from cuecard.webhooks.delivery import WEBHOOK_COLUMNS, WebhookRow, typed_webhook, typed_webhooks
 
 
@@ -38,10 +38,6 @@ class WebhookLogRow(msgspec.Struct, frozen=True, gc=False):
 
 # The SELECT list is the row type's fields, in its order.
 LOG_COLUMNS = ", ".join(WebhookLogRow.__struct_fields__)
-
-
-def _typed_logs(rows: list[Row]) -> list[WebhookLogRow]:
-    return msgspec.convert(rows, list[WebhookLogRow], strict=False)
 
 
 async def for_agent(uow: UnitOfWork, agent_id: str) -> list[WebhookRow]:
@@ -104,7 +100,7 @@ async def logs_page(
         "ORDER BY created_at DESC, attempt DESC, id DESC LIMIT :limit OFFSET :offset",
         {"id": webhook_id, "limit": limit, "offset": offset},
     )
-    return _typed_logs(rows), int(total["n"]) if total else 0
+    return typed(WebhookLogRow, rows), int(total["n"]) if total else 0
 
 
 async def get_log(uow: UnitOfWork, webhook_id: str, log_id: str) -> WebhookLogRow | None:
@@ -112,7 +108,7 @@ async def get_log(uow: UnitOfWork, webhook_id: str, log_id: str) -> WebhookLogRo
         f"SELECT {LOG_COLUMNS} FROM webhook_logs WHERE id = :id AND webhook_id = :webhook",
         {"id": log_id, "webhook": webhook_id},
     )
-    return None if row is None else _typed_logs([row])[0]
+    return None if row is None else typed(WebhookLogRow, [row])[0]
 
 
 async def insert_log(uow: UnitOfWork, values: dict[str, Any]) -> None:
