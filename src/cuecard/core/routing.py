@@ -7,16 +7,30 @@ write that was not committed, and a rejected request changes nothing.
 
 Writes sent with an `Idempotency-Key` are claimed, run and remembered here too (see
 `cuecard.core.idempotency`), so every route of the API gets replays without code of its own.
+
+The route also runs its own endpoint. FastAPI still reads each endpoint's signature once, at
+start-up (its dependencies, path parameters, response model: the OpenAPI comes from there), but a
+request no longer goes through FastAPI's general dependency solver, which cost about a third of a
+cached runtime-config request (bench/README.md, item 11): `_Plan` resolves the few kinds of
+parameter our endpoints declare (async dependencies, cached per request like FastAPI's, `str` path
+parameters, the `Request` and the `Response` whose headers join the answer) with a plain loop, and
+refuses, at start-up, a route that declares anything else. The answer is serialised by FastAPI's own
+`serialize_response`, so the bytes on the wire are FastAPI's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
-from fastapi.routing import APIRoute
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, serialize_response
+from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel
 
 from cuecard.core import idempotency
@@ -35,9 +49,78 @@ from cuecard.core.validation import parse_json, validate
 M = TypeVar("M", bound=BaseModel)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one endpoint or dependency gets its arguments, worked out once per route."""
+
+    call: Callable[..., Coroutine[Any, Any, Any]]
+    dependencies: tuple[tuple[str | None, _Plan], ...]
+    path_params: tuple[str, ...]
+    request: str | None
+    response: str | None
+
+    @classmethod
+    def of(cls, dependant: Dependant) -> _Plan:
+        call = dependant.call
+        where = getattr(call, "__qualname__", repr(call))
+        others = (
+            dependant.query_params or dependant.header_params or dependant.cookie_params
+            or dependant.body_params or dependant.background_tasks_param_name
+            or dependant.security_scopes_param_name or dependant.websocket_param_name
+            or dependant.http_connection_param_name or dependant.own_oauth_scopes
+        )  # fmt: skip
+        if others or not dependant.use_cache:
+            raise TypeError(
+                f"{where}: a route of the API takes dependencies, str path parameters, the "
+                "Request and the Response only (read a body with json_body, a query with "
+                "query_params)"
+            )
+        if call is None or not inspect.iscoroutinefunction(call):
+            raise TypeError(f"{where}: endpoints and their dependencies are `async def`")
+        for field in dependant.path_params:
+            if field.field_info.annotation is not str or field.alias != field.name:
+                raise TypeError(f"{where}: path parameter {field.name} must be a plain str")
+        return cls(
+            call=call,
+            dependencies=tuple((d.name, cls.of(d)) for d in dependant.dependencies),
+            path_params=tuple(field.name for field in dependant.path_params),
+            request=dependant.request_param_name,
+            response=dependant.response_param_name,
+        )
+
+    def uses_response(self) -> bool:
+        return self.response is not None or any(d.uses_response() for _, d in self.dependencies)
+
+    async def arguments(
+        self, request: Request, response: Response | None, solved: dict[Any, Any]
+    ) -> dict[str, Any]:
+        """Dependencies first, in their declared order (so 401/403/404 come before a 422 of the
+        body), each run once per request however many parameters share it."""
+        values: dict[str, Any] = {}
+        for name, dependency in self.dependencies:
+            if dependency.call in solved:
+                value = solved[dependency.call]
+            else:
+                value = await dependency.call(
+                    **await dependency.arguments(request, response, solved)
+                )
+                solved[dependency.call] = value
+            if name is not None:
+                values[name] = value
+        if self.path_params:
+            path = request.path_params
+            for name in self.path_params:
+                values[name] = path[name]
+        if self.request is not None:
+            values[self.request] = request
+        if self.response is not None:
+            values[self.response] = response
+        return values
+
+
 class UnitOfWorkRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        handler = self._endpoint_handler()
 
         async def run_in_unit_of_work(request: Request) -> Response:
             key = request.headers.get(idempotency.HEADER)
@@ -85,6 +168,56 @@ class UnitOfWorkRoute(APIRoute):
                     await _release(db, claim)
 
         return run_in_unit_of_work
+
+    def _endpoint_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The endpoint, its arguments and its answer: what FastAPI's request handler does for
+        our endpoints, without its general dependency solver (see the module docstring)."""
+        plan = _Plan.of(self.dependant)
+        uses_response = plan.uses_response()
+        field = self.response_field
+        response_class: type[Response] = (
+            self.response_class.value
+            if isinstance(self.response_class, DefaultPlaceholder)
+            else self.response_class
+        )
+        dump_json = field is not None and isinstance(self.response_class, DefaultPlaceholder)
+
+        async def run_endpoint(request: Request) -> Response:
+            sub_response: Response | None = None
+            if uses_response:  # as FastAPI makes it: no length, no status until one is set
+                sub_response = Response()
+                del sub_response.headers["content-length"]
+                sub_response.status_code = None  # type: ignore[assignment]
+            raw = await plan.call(**await plan.arguments(request, sub_response, {}))
+            if isinstance(raw, Response):
+                return raw
+            status = self.status_code
+            if sub_response is not None and sub_response.status_code:
+                status = sub_response.status_code
+            content = await serialize_response(
+                field=field,
+                response_content=raw,
+                include=self.response_model_include,
+                exclude=self.response_model_exclude,
+                by_alias=self.response_model_by_alias,
+                exclude_unset=self.response_model_exclude_unset,
+                exclude_defaults=self.response_model_exclude_defaults,
+                exclude_none=self.response_model_exclude_none,
+                dump_json=dump_json,
+            )
+            if dump_json:
+                response = Response(content, status or 200, media_type="application/json")
+            elif status is None:
+                response = response_class(content)
+            else:
+                response = response_class(content, status)
+            if not is_body_allowed_for_status_code(response.status_code):
+                response.body = b""
+            if sub_response is not None:
+                response.headers.raw.extend(sub_response.headers.raw)
+            return response
+
+        return run_endpoint
 
 
 async def _release(db: Any, claim: idempotency.Claim) -> None:
