@@ -30,120 +30,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from request_path import MEASURE, SECRET, SEED  # the in-process harness, shared
+
 BENCH = Path(__file__).resolve().parent
-SECRET = "bench-secret-key-0123456789"
 WORKLOADS = ("config", "get", "list", "upsert")
 VARIANTS = ("reference", "fastapi floor", "cuecard, no middleware of ours", "cuecard")
-
-# Runs in a fresh interpreter per variant, workload and round; prints CPU us per request.
-MEASURE = r"""
-import asyncio, hashlib, json, os, sys, time
-sys.path.insert(0, os.environ["BENCH_DIR"])
-variant, workload, n, token, agent = sys.argv[1], sys.argv[2], int(sys.argv[3]), *sys.argv[4:6]
-BODY = json.dumps({"node_id": "node-0000", "subject": "Refund policy",
-                   "instructions": "Confirm the order number first. " * 20}).encode()
-
-
-def build():
-    if variant in ("reference", "fastapi floor"):
-        import reference_app
-        reference = reference_app.make_app(
-            os.environ["CUECARD_DATABASE_URL"], os.environ["CUECARD_SECRET_KEY"].encode())
-        if variant == "reference":
-            return reference
-        from fastapi import FastAPI
-        app = FastAPI(lifespan=reference.router.lifespan_context, openapi_url=None,
-                      docs_url=None, redoc_url=None,
-                      telemetry={"tracing": False, "metrics": False, "logs": False})
-        for route in reference.routes:
-            app.add_api_route(route.path, route.endpoint, methods=sorted(route.methods))
-        return app
-    from cuecard.app import create_app
-    from cuecard.core.config import Settings
-    app = create_app(Settings.from_env())
-    if variant == "cuecard, no middleware of ours":
-        app.user_middleware.clear()
-    return app
-
-
-async def main() -> None:
-    app = build()
-    async with app.router.lifespan_context(app):
-        path = f"/api/v1/agents/{agent}" + {"get": "", "list": "/trainings",
-                                             "upsert": "/trainings",
-                                             "config": "/runtime-config"}[workload]
-        method = "POST" if workload == "upsert" else "GET"
-        headers = [(b"host", b"x"), (b"authorization", f"Bearer {token}".encode())]
-        if method == "POST":
-            headers += [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(BODY)).encode())]
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-            "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
-            "headers": headers,
-        }
-        statuses, last = [], []
-
-        async def receive():
-            return {"type": "http.request", "body": BODY if method == "POST" else b"",
-                    "more_body": False}
-
-        async def send(message):
-            if message["type"] == "http.response.start":
-                statuses.append(message["status"])
-                last[:] = []
-            elif message["type"] == "http.response.body":
-                last.append(message.get("body", b""))
-
-        async def one():
-            await app(dict(scope, state={}), receive, send)
-
-        for _ in range(200):
-            await one()
-        started = time.process_time()
-        for _ in range(n):
-            await one()
-        spent = time.process_time() - started
-        assert set(statuses) == {200}, set(statuses)
-        body = b"".join(last)
-        print(json.dumps({"cpu_us": spent / n * 1e6,
-                          "body": hashlib.sha256(body).hexdigest() if method == "GET" else ""}))
-
-asyncio.run(main())
-"""
-
-# The data: one agent with 20 trainings, published (runtime-config answers from the cache).
-SEED = r"""
-import asyncio, json
-import httpx
-from cuecard.app import create_app
-from cuecard.auth import service as auth
-from cuecard.core.config import Settings
-
-async def main() -> None:
-    settings = Settings.from_env()
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with app.state.db.transaction() as uow:
-            _, token = await auth.create_token(
-                uow, settings.resolved_secret_key(), settings.token_prefix, "default"
-            )
-        transport = httpx.ASGITransport(app=app)
-        headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(transport=transport, base_url="http://x",
-                                     headers=headers) as c:
-            agent = (await c.post("/api/v1/agents", json={"name": "Bench"})).json()["data"]["id"]
-            for i in range(20):
-                r = await c.post(f"/api/v1/agents/{agent}/trainings", json={
-                    "node_id": f"node-{i:04d}", "subject": f"Topic {i}",
-                    "instructions": "When the caller asks, confirm the order number. " * 10})
-                r.raise_for_status()
-            (await c.post(f"/api/v1/agents/{agent}/publish")).raise_for_status()
-    print(json.dumps({"token": token, "agent": agent}))
-
-asyncio.run(main())
-"""
 
 
 def main() -> None:
@@ -184,9 +75,9 @@ def main() -> None:
             for workload in workloads:
                 for variant in VARIANTS:
                     done = subprocess.run(
-                        [sys.executable, "-c", MEASURE, variant, workload, str(options.requests),
-                         ids["token"], ids["agent"]],
-                        env=env, capture_output=True, text=True,
+                        [sys.executable, "-c", MEASURE, workload, str(options.requests),
+                         ids["token"], ids["agent"], "0"],
+                        env={**env, "BENCH_APP": variant}, capture_output=True, text=True,
                     )  # fmt: skip
                     if done.returncode != 0:
                         raise SystemExit(f"{variant} {workload}:\n{done.stderr[-3000:]}")

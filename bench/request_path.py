@@ -7,6 +7,9 @@ Every answer's status is checked, and the variants' list and get bodies must be 
 
     .venv/bin/python bench/request_path.py [--base-rev REV] [--requests N] [--rounds N]
     .venv/bin/python bench/request_path.py --profile list    # cProfile of this tree, top 30
+
+`MEASURE` and `SEED` are the in-process harness of `framework_floor.py` too, which serves the
+same requests from other apps (the `BENCH_APP` variable; Cuecard when unset).
 """
 
 from __future__ import annotations
@@ -23,23 +26,45 @@ from pathlib import Path
 from observability_overhead import base_source  # a git archive of another commit's src/
 
 SECRET = "bench-secret-key-0123456789"
-WORKLOADS = ("list", "get", "upsert")
+WORKLOADS = ("list", "get", "upsert")  # and "config" (the published agent's runtime-config)
 
 # Runs in a fresh interpreter per variant, workload and round; prints CPU us per request.
 MEASURE = r"""
-import asyncio, cProfile, hashlib, json, pstats, sys, time
-from cuecard.app import create_app
-from cuecard.core.config import Settings
+import asyncio, cProfile, hashlib, json, os, pstats, sys, time
 
 workload, n, token, agent, profile = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
 BODY = json.dumps({"node_id": "node-0000", "subject": "Refund policy",
                    "instructions": "Confirm the order number first. " * 20}).encode()
 
-async def main() -> None:
+def build(variant):
+    if variant in ("reference", "fastapi floor"):  # see framework_floor.py
+        sys.path.insert(0, os.environ["BENCH_DIR"])
+        import reference_app
+        reference = reference_app.make_app(
+            os.environ["CUECARD_DATABASE_URL"], os.environ["CUECARD_SECRET_KEY"].encode())
+        if variant == "reference":
+            return reference
+        from fastapi import FastAPI
+        app = FastAPI(lifespan=reference.router.lifespan_context, openapi_url=None,
+                      docs_url=None, redoc_url=None,
+                      telemetry={"tracing": False, "metrics": False, "logs": False})
+        for route in reference.routes:
+            app.add_api_route(route.path, route.endpoint, methods=sorted(route.methods))
+        return app
+    from cuecard.app import create_app
+    from cuecard.core.config import Settings
     app = create_app(Settings.from_env())
+    if variant == "cuecard, no middleware of ours":
+        app.user_middleware.clear()
+    return app
+
+
+async def main() -> None:
+    app = build(os.environ.get("BENCH_APP", "cuecard"))
     async with app.router.lifespan_context(app):
-        path = {"list": f"/api/v1/agents/{agent}/trainings", "get": f"/api/v1/agents/{agent}",
-                "upsert": f"/api/v1/agents/{agent}/trainings"}[workload]
+        path = f"/api/v1/agents/{agent}" + {"get": "", "list": "/trainings",
+                                             "upsert": "/trainings",
+                                             "config": "/runtime-config"}[workload]
         method = "POST" if workload == "upsert" else "GET"
         headers = [(b"host", b"x"), (b"authorization", f"Bearer {token}".encode())]
         if method == "POST":
@@ -88,6 +113,7 @@ async def main() -> None:
 asyncio.run(main())
 """
 
+# The data: one agent with 20 trainings, published (runtime-config answers from the cache).
 SEED = r"""
 import asyncio, json
 import httpx
@@ -113,6 +139,7 @@ async def main() -> None:
                     "node_id": f"node-{i:04d}", "subject": f"Topic {i}",
                     "instructions": "When the caller asks, confirm the order number. " * 10})
                 r.raise_for_status()
+            (await c.post(f"/api/v1/agents/{agent}/publish")).raise_for_status()
     print(json.dumps({"token": token, "agent": agent}))
 
 asyncio.run(main())
@@ -125,7 +152,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
-    parser.add_argument("--profile", choices=WORKLOADS, help="profile this tree only")
+    parser.add_argument("--profile", choices=(*WORKLOADS, "config"), help="profile this tree only")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cuecard-path-bench-"))
     try:
