@@ -226,8 +226,8 @@ async def _release(db: Any, claim: idempotency.Claim) -> None:
 
 
 async def _uow(request: Request) -> UnitOfWork:
-    # async on purpose, like every cheap dependency: FastAPI runs a plain `def` dependency in a
-    # worker thread, a hop that cost about a third of a list request (see bench/README.md).
+    # async, like every dependency: a plain `def` would need a worker thread per request (a hop
+    # that cost about a third of a list request, bench/README.md), and `_Plan` refuses it.
     uow: UnitOfWork = request.state.uow
     return uow
 
@@ -284,7 +284,7 @@ def json_object() -> Any:
 def query_params(model: type[M]) -> Any:
     """A dependency that validates the query string as `model`, with the same 422 wording."""
 
-    async def read(request: Request) -> M:  # async: a `def` dependency costs a thread hop
+    async def read(request: Request) -> M:
         return validate(model, dict(request.query_params))
 
     return Depends(read)

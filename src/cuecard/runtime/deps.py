@@ -1,5 +1,5 @@
 """Dependencies of the routers that compile (runtime, versions, lint, agent_tests): the
-process's compiled-config cache. Async: a `def` dependency costs a thread hop."""
+process's compiled-config cache. Async, as every dependency of a route (`core.routing._Plan`)."""
 
 from __future__ import annotations
 
