@@ -85,3 +85,28 @@ async def test_a_writer_that_waits_too_long_is_503_and_its_turn_is_given_back(
     finally:
         await first.close()
         await impatient.close()
+
+
+async def test_a_cancelled_wait_gives_the_turn_back(tmp_path: Path) -> None:
+    path = tmp_path / "cuecard.db"
+    first = SqliteDatabase(path, statement_timeout=1.0)
+    second = SqliteDatabase(path, statement_timeout=2.0)
+    try:
+        async with first.transaction() as uow:
+            await uow.write("CREATE TABLE t (v INTEGER)")
+        holder = first.unit_of_work()
+        await holder.write("INSERT INTO t (v) VALUES (1)")
+        waiting = asyncio.create_task(_write(second, 2))
+        await asyncio.sleep(0.05)
+        waiting.cancel()  # a request cancelled while it waited for its turn
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await holder.commit()
+        await holder.close()
+
+        await asyncio.sleep(0.05)
+        await _write(first, 3)  # else refused after 1 s: the cancelled wait kept the turn
+        assert await _values(first) == [1, 3]
+    finally:
+        await first.close()
+        await second.close()

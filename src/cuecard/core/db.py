@@ -333,11 +333,13 @@ class _WriterTurns:
         waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
         try:
             await asyncio.wait_for(asyncio.shield(waiting), self._wait_seconds)
-        except TimeoutError:
-            # The other writer held it too long: give up as SQLite's busy timeout would (503),
-            # and give the turn straight back whenever the thread still gets it.
+        except BaseException as exc:
+            # Waited too long (given up as SQLite's busy timeout would: 503), or the request was
+            # cancelled: the thread may still get the turn, and then gives it straight back.
             waiting.add_done_callback(self._give_back_if_taken)
-            raise DatabaseUnavailable() from None
+            if isinstance(exc, TimeoutError):
+                raise DatabaseUnavailable() from None
+            raise
 
     def _give_back_if_taken(self, waited: asyncio.Future[None]) -> None:
         if waited.exception() is None:
