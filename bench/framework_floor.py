@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from request_path import MEASURE, SECRET, SEED  # the in-process harness, shared
+from request_path import MEASURE, seeded  # the in-process harness, shared
 
 BENCH = Path(__file__).resolve().parent
 WORKLOADS = ("config", "get", "list", "upsert")
@@ -51,23 +50,8 @@ def main() -> None:
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cuecard-floor-bench-"))
     try:
-        env = {
-            **os.environ,
-            "CUECARD_DATABASE_URL": f"sqlite:///{work / 'cuecard.db'}",
-            "CUECARD_SECRET_KEY": SECRET,
-            "BENCH_DIR": str(BENCH),
-        }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        cli = str(Path(sys.executable).parent / "cuecard")
-        subprocess.run([cli, "init"], env=env, check=True, capture_output=True)
-        subprocess.run(
-            [cli, "environments", "update", "default", "--rate-limit", "1000000"],
-            env=env, check=True, capture_output=True,
-        )  # fmt: skip
-        seeded = subprocess.run(
-            [sys.executable, "-c", SEED], env=env, check=True, capture_output=True, text=True
-        ).stdout
-        ids = json.loads(seeded.splitlines()[-1])
+        env, ids = seeded(work)
+        env["BENCH_DIR"] = str(BENCH)
         workloads = options.workloads.split(",")
         cpu: dict[tuple[str, str], list[float]] = {}
         bodies: dict[tuple[int, str], set[str]] = {}

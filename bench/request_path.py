@@ -146,6 +146,28 @@ asyncio.run(main())
 """
 
 
+def seeded(work: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """A SQLite database in `work` with SEED's agent, and the environment to measure it with
+    (a rate limit no run reaches); returns that environment and the token and agent ids."""
+    env = {
+        **os.environ,
+        "CUECARD_DATABASE_URL": f"sqlite:///{work / 'cuecard.db'}",
+        "CUECARD_SECRET_KEY": SECRET,
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    cli = str(Path(sys.executable).parent / "cuecard")
+    subprocess.run([cli, "init"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [cli, "environments", "update", "default", "--rate-limit", "1000000"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", SEED], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    ids: dict[str, str] = json.loads(out.splitlines()[-1])
+    return env, ids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base-rev", default="HEAD", help="the A of the A/B (default HEAD)")
@@ -156,22 +178,7 @@ def main() -> None:
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cuecard-path-bench-"))
     try:
-        env = {
-            **os.environ,
-            "CUECARD_DATABASE_URL": f"sqlite:///{work / 'cuecard.db'}",
-            "CUECARD_SECRET_KEY": SECRET,
-        }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        cli = str(Path(sys.executable).parent / "cuecard")
-        subprocess.run([cli, "init"], env=env, check=True, capture_output=True)
-        subprocess.run(
-            [cli, "environments", "update", "default", "--rate-limit", "1000000"],
-            env=env, check=True, capture_output=True,
-        )  # fmt: skip
-        seeded = subprocess.run(
-            [sys.executable, "-c", SEED], env=env, check=True, capture_output=True, text=True
-        ).stdout
-        ids = json.loads(seeded.splitlines()[-1])
+        env, ids = seeded(work)
 
         def run(variant_env: dict[str, str], workload: str, profile: bool) -> dict[str, str]:
             done = subprocess.run(
