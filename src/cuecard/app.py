@@ -21,6 +21,7 @@ from cuecard.auth.service import TokenCache
 from cuecard.calling.router import router as calling_router
 from cuecard.calls.router import router as calls_router
 from cuecard.calls.router import runtime as call_reports_router
+from cuecard.core import route_index
 from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import AppError, error_response, install_error_handlers
@@ -166,6 +167,7 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(auth_router)
     app.include_router(dashboard_router)
+    route_index.install(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
 

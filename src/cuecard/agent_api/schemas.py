@@ -10,7 +10,7 @@ from cuecard.agents import settings
 from cuecard.agents.settings import Direction
 from cuecard.calling.schemas import AgentPhoneNumber
 from cuecard.core.schemas import Timestamp
-from cuecard.core.validation import Input, PageNumber
+from cuecard.core.validation import Input, PageNumber, Query
 from cuecard.trainings.schemas import Training
 
 
@@ -47,7 +47,7 @@ class AgentUpdate(_UpdateSettings):
     """PATCH: every field optional; the ones sent replace the stored values."""
 
 
-class AgentListQuery(Input):
+class AgentListQuery(Query):
     status: AgentStatus | None = None
     direction: Direction | None = None
     search: str | None = Field(None, max_length=255)

@@ -8,7 +8,7 @@ from pydantic_core import PydanticCustomError
 
 from cuecard.core.errors import ValidationFailed
 from cuecard.core.schemas import Timestamp
-from cuecard.core.validation import Input
+from cuecard.core.validation import Query
 
 
 class AuditToken(BaseModel):
@@ -45,7 +45,7 @@ def _bad_date() -> None:
     )
 
 
-class DateRange(Input):
+class DateRange(Query):
     date_from: date | None = None
     date_to: date | None = None
 

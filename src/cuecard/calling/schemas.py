@@ -8,7 +8,7 @@ from cuecard.agents.settings import Direction
 from cuecard.calling import numbers
 from cuecard.calling.repository import PhoneNumberRow
 from cuecard.core.schemas import Timestamp
-from cuecard.core.validation import Input
+from cuecard.core.validation import Input, Query
 
 
 class NumberDirection(StrEnum):
@@ -63,7 +63,7 @@ class CallingState(BaseModel):
     updated_at: Timestamp
 
 
-class PhoneNumberQuery(Input):
+class PhoneNumberQuery(Query):
     type: NumberType | None = None
     has_voice: bool | None = None
     has_whatsapp: bool | None = None

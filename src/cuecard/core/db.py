@@ -33,7 +33,7 @@ import sqlite3
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -128,18 +128,26 @@ def fault_of(exc: BaseException) -> ServiceUnavailable | None:
     return None
 
 
-@contextlib.contextmanager
-def _faults(on_fault: Callable[[ServiceUnavailable], None]) -> Iterator[None]:
-    try:
-        yield
-    except AppError:
-        raise
-    except Exception as exc:
+class _faults:
+    """Driver exceptions that are faults of the database become their 503 (`fault_of`), after
+    `on_fault` has recorded them; anything else passes unchanged. A class rather than a
+    `contextlib.contextmanager`: it wraps every statement, and a generator per use cost more."""
+
+    __slots__ = ("on_fault",)
+
+    def __init__(self, on_fault: Callable[[ServiceUnavailable], None]) -> None:
+        self.on_fault = on_fault
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        if exc is None or isinstance(exc, AppError) or not isinstance(exc, Exception):
+            return
         fault = fault_of(exc)
-        if fault is None:
-            raise
-        on_fault(fault)
-        raise fault from exc
+        if fault is not None:
+            self.on_fault(fault)
+            raise fault from exc
 
 
 class UnitOfWork(ABC):

@@ -51,6 +51,13 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
+class Query(Input):
+    """Base of every query-string model: read, never changed, so a request without a query
+    string can share one instance (`cuecard.core.routing.query_params`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+
 def parse_json(raw: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     if not raw.strip():
         raise ValidationFailed({"body": ["The request body must be a JSON object."]})

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from cuecard.core.validation import Input
+from cuecard.core.validation import Query
 from cuecard.lint.rules import Code, Finding, Severity
 from cuecard.runtime.schemas import VersionSelector
 
 
-class LintQuery(Input):
+class LintQuery(Query):
     version: VersionSelector = "draft"
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, PlainValidator, field_validator
 from pydantic_core import PydanticCustomError
 
-from cuecard.core.validation import INT_MAX, Input
+from cuecard.core.validation import INT_MAX, Input, Query
 from cuecard.runtime.compile import Format
 
 MAX_MESSAGES = 200
@@ -37,12 +37,12 @@ VersionSelector = Annotated[
 ]
 
 
-class RuntimeConfigQuery(Input):
+class RuntimeConfigQuery(Query):
     version: VersionSelector = "published"
     format: Format = Format.NATIVE
 
 
-class NumberRuntimeConfigQuery(Input):
+class NumberRuntimeConfigQuery(Query):
     """The runtime config of the agent answering a number: always its published version."""
 
     format: Format = Format.NATIVE

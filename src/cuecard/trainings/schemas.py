@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationInfo, field_valida
 from pydantic_core import PydanticCustomError
 
 from cuecard.core.schemas import Timestamp
-from cuecard.core.validation import Input, PageNumber
+from cuecard.core.validation import Input, PageNumber, Query
 from cuecard.trainings.repository import TrainingRow
 
 
@@ -70,7 +70,7 @@ class TrainingCreate(Input):
 DEFAULT_PER_PAGE = 20
 
 
-class TrainingListQuery(Input):
+class TrainingListQuery(Query):
     """Without page and per_page the list is the whole array, as Talkover's List Trainings page
     documents; with either, one page and a `meta` object, as List Agents."""
 

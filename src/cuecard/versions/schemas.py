@@ -6,16 +6,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cuecard.agent_api.schemas import Agent, AgentStatus
 from cuecard.core.schemas import Timestamp
-from cuecard.core.validation import Input, PageNumber
+from cuecard.core.validation import PageNumber, Query
 from cuecard.runtime.schemas import VersionSelector
 
 
-class VersionListQuery(Input):
+class VersionListQuery(Query):
     page: PageNumber = 1
     per_page: int = Field(20, ge=1, le=100)
 
 
-class DiffQuery(Input):
+class DiffQuery(Query):
     model_config = ConfigDict(populate_by_name=True)
 
     from_: VersionSelector = Field("published", alias="from")

@@ -5,7 +5,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from cuecard.agents.settings import Language, Speaker
-from cuecard.core.validation import Input
+from cuecard.core.validation import Input, Query
 
 
 class QualityTier(StrEnum):
@@ -66,7 +66,7 @@ class VoiceTemplateGroup(BaseModel):
     voices: list[VoiceListItem]
 
 
-class VoiceTemplateQuery(Input):
+class VoiceTemplateQuery(Query):
     language: Language | None = None
     quality_tier: QualityTier | None = None
     gender: Gender | None = None

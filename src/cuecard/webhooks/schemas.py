@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from cuecard.core.schemas import Timestamp
-from cuecard.core.validation import Input
+from cuecard.core.validation import Input, Query
 from cuecard.webhooks.events import AVAILABLE_EVENTS
 
 _HEADER_NAME = frozenset(
@@ -227,7 +227,7 @@ class LogPage(BaseModel):
     pagination: LogPagination
 
 
-class LogListQuery(Input):
+class LogListQuery(Query):
     page: int = Field(1, ge=1, le=1_000_000)
     per_page: int = Field(25, ge=1, le=100)
 
