@@ -1,5 +1,6 @@
-"""`UnitOfWork.after_commit`: what lives outside the database (the compiled cache) hears of a
-transaction only once it has committed, on both databases."""
+"""The unit of work on both databases: `after_commit` (what lives outside the database, the
+compiled cache, hears of a transaction only once it has committed), and long reads and big
+writes that leave the event loop to other requests meanwhile."""
 
 from __future__ import annotations
 
@@ -82,3 +83,76 @@ async def test_a_long_read_gives_other_requests_turns_meanwhile(app: Any) -> Non
         other.cancel()
     assert [row["i"] for row in rows] == list(range(1, 2001))
     assert during >= 2
+
+
+_BIG = "A caller asks about refunds. " * 40_000  # about 1.1 MB, like a big agent's snapshot
+
+
+async def _description(app: Any, agent_id: object) -> str | None:
+    async with app.state.db.transaction() as uow:
+        row = await uow.one("SELECT description FROM agents WHERE id = :id", {"id": agent_id})
+    assert row is not None
+    value: str | None = row["description"]
+    return value
+
+
+async def test_a_big_write_and_its_commit_give_other_requests_turns_meanwhile(
+    app: Any, create_agent: Any
+) -> None:
+    """A big agent's publish writes megabytes (its snapshot): the event loop goes on meanwhile,
+    through the statement and through the COMMIT."""
+    agent = await create_agent()
+    turns = 0
+
+    async def other_request() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_request())
+    await asyncio.sleep(0)
+    try:
+        async with app.state.db.transaction() as uow:
+            before = turns
+            await uow.write(
+                "UPDATE agents SET description = :text WHERE id = :id",
+                {"text": _BIG, "id": agent["id"]},
+            )
+            during_write = turns - before
+            before = turns
+            await uow.commit()
+            during_commit = turns - before
+    finally:
+        other.cancel()
+    assert during_write >= 1
+    assert during_commit >= 1
+    assert await _description(app, agent["id"]) == _BIG
+
+
+async def test_a_big_write_cancelled_midway_rolls_back_and_the_next_write_goes_ahead(
+    app: Any, create_agent: Any
+) -> None:
+    agent = await create_agent(description="before")
+
+    async def big_write() -> None:
+        async with app.state.db.transaction() as uow:
+            await uow.write(
+                "UPDATE agents SET description = :text WHERE id = :id",
+                {"text": _BIG, "id": agent["id"]},
+            )
+            await asyncio.Event().wait()  # never commits
+
+    task = asyncio.create_task(big_write())
+    await asyncio.sleep(0)  # it is inside the statement now (or past it)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert await _description(app, agent["id"]) == "before"
+    async with app.state.db.transaction() as uow:
+        await uow.write(
+            "UPDATE agents SET description = :text WHERE id = :id",
+            {"text": "after", "id": agent["id"]},
+        )
+    assert await _description(app, agent["id"]) == "after"

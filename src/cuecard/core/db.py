@@ -58,6 +58,7 @@ _MIN_FREE_BYTES = 64 * 1024
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 S = TypeVar("S", bound=msgspec.Struct)
+T = TypeVar("T")
 
 
 def typed(kind: type[S], rows: list[Row]) -> list[S]:
@@ -413,11 +414,35 @@ class SqliteDatabase(Database):
 # Rows a SQLite read hands over per turn of the event loop (about 2.5 ms of work).
 _ROWS_PER_TURN = 256
 
+# A write whose parameters carry more text than this runs in a worker thread, and so does the
+# COMMIT of its transaction: SQLite lets go of the GIL while it works, so the event loop serves
+# other requests meanwhile. A big agent's publish (a 4-5 MB snapshot, the WAL checkpoint it
+# triggers) held the loop for 30-50 ms in one call (bench/README.md, item 14).
+_BIG_WRITE_CHARS = 256 * 1024
+
+
+def _text_size(params: Params) -> int:
+    return sum(len(v) for v in params.values() if isinstance(v, str | bytes))
+
+
+async def _off_loop(call: Callable[[], T]) -> T:
+    """`call()` in a worker thread. A cancelled caller still waits for the thread to finish
+    before it gives up: the connection must not be used by anyone else meanwhile."""
+    future = asyncio.get_running_loop().run_in_executor(None, call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([future])
+        raise
+
 
 class _SqliteUnitOfWork(UnitOfWork):
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
         self._in_transaction = False
+        self._big = False  # a big write in this transaction: its end runs off the loop too
 
     def _conn(self) -> sqlite3.Connection:
         return self._db.writer if self._in_transaction else self._db.reader
@@ -465,8 +490,14 @@ class _SqliteUnitOfWork(UnitOfWork):
 
     async def write(self, sql: str, params: Params | None = None) -> list[Row]:
         await self._begin()
+        params = params or {}
+        writer = self._db.writer
         with _faults(self._db._record_fault):
-            cursor = self._db.writer.execute(sql, params or {})
+            if _text_size(params) > _BIG_WRITE_CHARS:
+                self._big = True
+                cursor = await _off_loop(lambda: writer.execute(sql, params))
+            else:
+                cursor = writer.execute(sql, params)
         return await self._rows(cursor)
 
     async def write_many(self, sql: str, rows: Iterable[Params]) -> None:
@@ -477,12 +508,16 @@ class _SqliteUnitOfWork(UnitOfWork):
     async def lock(self, key: str) -> None:
         await self._begin()  # one writer at a time already
 
-    def _end(self, statement: str) -> None:
+    async def _end(self, statement: str) -> None:
         if not self._in_transaction:
             return
+        writer = self._db.writer
         try:
             with _faults(self._db._record_fault):
-                self._db.writer.execute(statement)
+                if self._big:
+                    await _off_loop(lambda: writer.execute(statement))
+                else:
+                    writer.execute(statement)
         except ServiceUnavailable:
             # A failed COMMIT (a full disk) leaves the transaction open: end it, or the
             # writer connection would refuse every later BEGIN.
@@ -493,25 +528,25 @@ class _SqliteUnitOfWork(UnitOfWork):
                     self._db._reopen = True
             raise
         finally:
-            self._in_transaction = False
+            self._in_transaction = self._big = False
             self._db.writer_turns.give_back()
             self._db.write_lock.release()
 
     async def commit(self) -> None:
         was_writing = self._in_transaction
-        self._end("COMMIT")
+        await self._end("COMMIT")
         if was_writing:
             self._db._record_success()
         self._ended(committed=True)
 
     async def rollback(self) -> None:
         self._ended(committed=False)
-        self._end("ROLLBACK")
+        await self._end("ROLLBACK")
 
     async def close(self) -> None:
         self._ended(committed=False)
         if self._in_transaction:
-            self._end("ROLLBACK")
+            await self._end("ROLLBACK")
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
@@ -596,6 +631,24 @@ class PostgresDatabase(Database):
         return None
 
 
+class _PostgresFaults(_faults):
+    """PostgreSQL's `_faults`, and a statement cancelled midway (a request given up on) marks
+    its connection broken too: it is left mid-statement with its transaction aborted, so a
+    ROLLBACK on it fails, and handing it back to the pool would hand that on."""
+
+    __slots__ = ("uow",)
+
+    def __init__(self, uow: _PostgresUnitOfWork) -> None:
+        super().__init__(uow._fault)
+        self.uow = uow
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        if isinstance(exc, asyncio.CancelledError):
+            self.uow._broken = True
+            return
+        super().__exit__(kind, exc, _)
+
+
 class _PostgresUnitOfWork(UnitOfWork):
     def __init__(self, db: PostgresDatabase) -> None:
         self._db = db
@@ -610,38 +663,38 @@ class _PostgresUnitOfWork(UnitOfWork):
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None:
-            with _faults(self._fault):
+            with _PostgresFaults(self):
                 self._conn = await self._pool.acquire(timeout=self._db.statement_timeout)
         return self._conn
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
         conn = await self._connection()
-        with _faults(self._fault):
+        with _PostgresFaults(self):
             record = await conn.fetchrow(*_positional_args(sql, params))
         return dict(record) if record is not None else None
 
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
         conn = await self._connection()
-        with _faults(self._fault):
+        with _PostgresFaults(self):
             return [dict(r) for r in await conn.fetch(*_positional_args(sql, params))]
 
     async def _begin(self) -> asyncpg.Connection:
         conn = await self._connection()
         if self._transaction is None:
             self._transaction = conn.transaction()
-            with _faults(self._fault):
+            with _PostgresFaults(self):
                 await self._transaction.start()
         return conn
 
     async def write(self, sql: str, params: Params | None = None) -> list[Row]:
         conn = await self._begin()
-        with _faults(self._fault):
+        with _PostgresFaults(self):
             return [dict(r) for r in await conn.fetch(*_positional_args(sql, params))]
 
     async def write_many(self, sql: str, rows: Iterable[Params]) -> None:
         conn = await self._begin()
         text, names = _to_positional(sql)
-        with _faults(self._fault):
+        with _PostgresFaults(self):
             await conn.executemany(text, [[row[name] for name in names] for row in rows])
 
     async def lock(self, key: str) -> None:
@@ -650,7 +703,7 @@ class _PostgresUnitOfWork(UnitOfWork):
     async def commit(self) -> None:
         if self._transaction is not None:
             transaction, self._transaction = self._transaction, None
-            with _faults(self._fault):
+            with _PostgresFaults(self):
                 await transaction.commit()
             self._db._record_success()
         self._ended(committed=True)
@@ -661,7 +714,7 @@ class _PostgresUnitOfWork(UnitOfWork):
             transaction, self._transaction = self._transaction, None
             if self._broken:
                 return  # the connection is thrown away below, which rolls back on the server
-            with _faults(self._fault):
+            with _PostgresFaults(self):
                 await transaction.rollback()
 
     async def close(self) -> None:
