@@ -5,6 +5,8 @@ writes that leave the event loop to other requests meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -58,29 +60,34 @@ async def test_a_rollback_drops_it_for_good(app: Any) -> None:
     assert await _exists(app, "second")
 
 
-async def test_a_long_read_gives_other_requests_turns_meanwhile(app: Any) -> None:
-    """A 10,000-training agent's read must not hold the event loop for its whole length."""
-    turns = 0
+@contextlib.asynccontextmanager
+async def _other_request() -> AsyncIterator[list[int]]:
+    """Another request that takes every turn of the event loop it is given; `[turns]` so far."""
+    turns = [0]
 
-    async def other_request() -> None:
-        nonlocal turns
+    async def run() -> None:
         while True:
-            turns += 1
+            turns[0] += 1
             await asyncio.sleep(0)
 
+    other = asyncio.create_task(run())
+    await asyncio.sleep(0)
+    try:
+        yield turns
+    finally:
+        other.cancel()
+
+
+async def test_a_long_read_gives_other_requests_turns_meanwhile(app: Any) -> None:
+    """A 10,000-training agent's read must not hold the event loop for its whole length."""
     numbers = (
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
         "SELECT i FROM n ORDER BY i"
     )
-    other = asyncio.create_task(other_request())
-    await asyncio.sleep(0)
-    try:
-        async with app.state.db.transaction() as uow:
-            before = turns
-            rows = await uow.all(numbers)
-            during = turns - before
-    finally:
-        other.cancel()
+    async with _other_request() as turns, app.state.db.transaction() as uow:
+        before = turns[0]
+        rows = await uow.all(numbers)
+        during = turns[0] - before
     assert [row["i"] for row in rows] == list(range(1, 2001))
     assert during >= 2
 
@@ -102,29 +109,16 @@ async def test_a_big_write_and_its_commit_give_other_requests_turns_meanwhile(
     """A big agent's publish writes megabytes (its snapshot): the event loop goes on meanwhile,
     through the statement and through the COMMIT."""
     agent = await create_agent()
-    turns = 0
-
-    async def other_request() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
-    other = asyncio.create_task(other_request())
-    await asyncio.sleep(0)
-    try:
-        async with app.state.db.transaction() as uow:
-            before = turns
-            await uow.write(
-                "UPDATE agents SET description = :text WHERE id = :id",
-                {"text": _BIG, "id": agent["id"]},
-            )
-            during_write = turns - before
-            before = turns
-            await uow.commit()
-            during_commit = turns - before
-    finally:
-        other.cancel()
+    async with _other_request() as turns, app.state.db.transaction() as uow:
+        before = turns[0]
+        await uow.write(
+            "UPDATE agents SET description = :text WHERE id = :id",
+            {"text": _BIG, "id": agent["id"]},
+        )
+        during_write = turns[0] - before
+        before = turns[0]
+        await uow.commit()
+        during_commit = turns[0] - before
     assert during_write >= 1
     assert during_commit >= 1
     assert await _description(app, agent["id"]) == _BIG

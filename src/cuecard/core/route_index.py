@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette._utils import get_route_path
-from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cuecard.core.routing import UnitOfWorkRoute
@@ -111,7 +111,7 @@ def flat_routes(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
             if prefix:
                 raise ValueError("RouteIndex needs routers included without a prefix")
             yield from flat_routes(included.routes)
-        elif isinstance(route, Route | Mount) or hasattr(route, "path"):
+        elif hasattr(route, "path"):
             yield route
         else:
             raise ValueError(f"RouteIndex cannot place {route!r}")
