@@ -22,9 +22,13 @@ def field_types(row_type: type[msgspec.Struct]) -> dict[str, tuple[type[Any], bo
     return found
 
 
-def column_types(table: sa.Table) -> dict[str, tuple[type[Any], bool]]:
+def column_types(
+    table: sa.Table, *, stamps: type[Any] = datetime
+) -> dict[str, tuple[type[Any], bool]]:
+    """Each column's Python type and nullability; `stamps=str` for a row type that keeps its
+    timestamps as the text the databases hand over (`cuecard.core.db.Row`)."""
     found = {}
     for column in table.columns:
         kind = column.type.python_type
-        found[column.name] = (datetime if issubclass(kind, datetime) else kind, column.nullable)
+        found[column.name] = (stamps if issubclass(kind, datetime) else kind, column.nullable)
     return found

@@ -16,7 +16,7 @@ from hashlib import sha256
 
 import msgspec
 
-from cuecard.core.db import Database, UnitOfWork, new_id, typed, utcnow
+from cuecard.core.db import Database, UnitOfWork, new_id, parse_timestamp, typed, utcnow
 from cuecard.core.errors import AppError, Conflict, NotFound, Unauthenticated
 
 DEFAULT_ENVIRONMENT = "default"
@@ -123,7 +123,8 @@ async def _lookup(db: Database, digest: str) -> Caller | None:
             return None
         now = utcnow()
         # last_used_at at one-minute resolution: one write per token per minute at most.
-        if row["last_used_at"] is None or now - row["last_used_at"] > _LAST_USED_RESOLUTION:
+        used = row["last_used_at"]
+        if used is None or now - parse_timestamp(used) > _LAST_USED_RESOLUTION:
             await uow.write(
                 "UPDATE api_tokens SET last_used_at = :now WHERE id = :id",
                 {"now": now, "id": row["id"]},

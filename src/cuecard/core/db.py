@@ -55,6 +55,9 @@ DEFAULT_STATEMENT_TIMEOUT = 5.0
 # Below this much free space next to a SQLite file, /readyz reports STORAGE_FULL.
 _MIN_FREE_BYTES = 64 * 1024
 
+# A row as both backends return it. Its timestamps (`*_at` columns) are the text SQLite stores
+# (`format_timestamp`'s) on both, and stay text up to the wire unless a row type parses them:
+# a Struct field typed `datetime` is parsed by `typed`, one typed `str` is sent as it is.
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 S = TypeVar("S", bound=msgspec.Struct)
@@ -91,6 +94,11 @@ def format_timestamp(value: datetime) -> str:
         value.year, value.month, value.day,
         value.hour, value.minute, value.second, value.microsecond,
     )  # fmt: skip
+
+
+def parse_timestamp(text: str) -> datetime:
+    """A row's timestamp text (`format_timestamp`'s) as an aware datetime, for arithmetic."""
+    return datetime.fromisoformat(text)
 
 
 def fault_of(exc: BaseException) -> ServiceUnavailable | None:
@@ -273,22 +281,8 @@ class Database(ABC):
 # --- SQLite -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)
-def _row_shape(description: tuple[tuple[Any, ...], ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Column names, and which of them are timestamps (`*_at`), once per distinct query shape."""
-    names = tuple(column[0] for column in description)
-    return names, tuple(i for i, name in enumerate(names) if name.endswith("_at"))
-
-
-def _sqlite_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
-    # Runs for every row read, so the per-column work is done once per query shape above.
-    names, stamps = _row_shape(cursor.description)
-    row = dict(zip(names, values, strict=True))
-    for i in stamps:
-        value = values[i]
-        if isinstance(value, str):
-            row[names[i]] = datetime.fromisoformat(value)
-    return row
+def _names(cursor: sqlite3.Cursor) -> tuple[str, ...]:
+    return tuple(column[0] for column in cursor.description)
 
 
 sqlite3.register_adapter(datetime, format_timestamp)
@@ -298,7 +292,6 @@ def _sqlite_connect(
     path: Path, busy_timeout: float = DEFAULT_STATEMENT_TIMEOUT
 ) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.row_factory = _sqlite_row
     # A read-only file cannot switch: serve its reads, and answer writes with DATABASE_READ_ONLY.
     with contextlib.suppress(sqlite3.OperationalError):
         conn.execute("PRAGMA journal_mode=WAL")
@@ -449,8 +442,9 @@ class _SqliteUnitOfWork(UnitOfWork):
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
         with _faults(self._db._record_fault):
-            row: Row | None = self._conn().execute(sql, params or {}).fetchone()
-        return row
+            cursor = self._conn().execute(sql, params or {})
+            values = cursor.fetchone()
+        return None if values is None else dict(zip(_names(cursor), values, strict=True))
 
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
         with _faults(self._db._record_fault):
@@ -461,10 +455,13 @@ class _SqliteUnitOfWork(UnitOfWork):
         """Every row, with a turn for the event loop between chunks: reading the 10,000
         trainings of a big agent at once would hold it for 0.1 s."""
         rows: list[Row] = []
+        if cursor.description is None:  # a write without RETURNING
+            return rows
+        names = _names(cursor)
         while True:
             with _faults(self._db._record_fault):
                 chunk = cursor.fetchmany(_ROWS_PER_TURN)
-            rows += chunk
+            rows += [dict(zip(names, values, strict=True)) for values in chunk]
             if len(chunk) < _ROWS_PER_TURN:
                 return rows
             await asyncio.sleep(0)
@@ -566,6 +563,25 @@ def _to_positional(sql: str) -> tuple[str, tuple[str, ...]]:
         return f"${names.index(name) + 1}"
 
     return _NAMED_PARAM.sub(number, sql), tuple(names)
+
+
+@lru_cache(maxsize=1024)
+def _stamp_columns(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in names if name.endswith("_at"))
+
+
+def _pg_rows(records: list[asyncpg.Record]) -> list[Row]:
+    """Records as rows, their timestamps (`*_at`) as the text SQLite stores (see `Row`)."""
+    if not records:
+        return []
+    stamps = _stamp_columns(tuple(records[0].keys()))
+    rows = [dict(record) for record in records]
+    for name in stamps:
+        for row in rows:
+            value = row[name]
+            if isinstance(value, datetime):
+                row[name] = format_timestamp(value)
+    return rows
 
 
 def _positional(sql: str, params: Params | None) -> tuple[str, list[Any]]:
@@ -671,12 +687,12 @@ class _PostgresUnitOfWork(UnitOfWork):
         conn = await self._connection()
         with _PostgresFaults(self):
             record = await conn.fetchrow(*_positional_args(sql, params))
-        return dict(record) if record is not None else None
+        return _pg_rows([record])[0] if record is not None else None
 
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
         conn = await self._connection()
         with _PostgresFaults(self):
-            return [dict(r) for r in await conn.fetch(*_positional_args(sql, params))]
+            return _pg_rows(await conn.fetch(*_positional_args(sql, params)))
 
     async def _begin(self) -> asyncpg.Connection:
         conn = await self._connection()
@@ -689,7 +705,7 @@ class _PostgresUnitOfWork(UnitOfWork):
     async def write(self, sql: str, params: Params | None = None) -> list[Row]:
         conn = await self._begin()
         with _PostgresFaults(self):
-            return [dict(r) for r in await conn.fetch(*_positional_args(sql, params))]
+            return _pg_rows(await conn.fetch(*_positional_args(sql, params)))
 
     async def write_many(self, sql: str, rows: Iterable[Params]) -> None:
         conn = await self._begin()

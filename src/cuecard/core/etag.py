@@ -26,11 +26,16 @@ from cuecard.core.errors import PreconditionFailed
 
 
 def etag_of(resource: Any) -> str:
-    """A strong ETag for a resource's JSON representation.
+    """A strong ETag for a resource's JSON representation, or for that representation itself
+    when `resource` is the bytes a read already encoded (`enveloped_with_etag` takes the same).
 
     pydantic's own serializer: the same resource always gives the same bytes (fields in model
     order), at a fraction of the cost of `json.dumps(..., sort_keys=True)` on a big list."""
-    return _tag(to_json(resource, by_alias=True))
+    return _tag(_representation(resource))
+
+
+def _representation(resource: Any) -> bytes:
+    return resource if isinstance(resource, bytes) else to_json(resource, by_alias=True)
 
 
 def _tag(representation: bytes) -> str:
@@ -38,18 +43,24 @@ def _tag(representation: bytes) -> str:
 
 
 def enveloped_with_etag(resource: Any) -> Response:
-    """`{"success": true, "data": resource}` with the resource's ETag, serialised once.
+    """`{"success": true, "data": resource}` with the resource's ETag, serialised once (or not
+    at all: `resource` may be its JSON bytes, see `etag_of`).
 
     The same bytes as returning `Envelope(data=resource)` and setting `etag_of(resource)`, which
     serialised the resource twice and had FastAPI validate it again against the response model
     first (bench/README.md, "Where the time goes": a third of a list request's serialisation).
     The route keeps its response model for the OpenAPI document."""
-    data = to_json(resource, by_alias=True)
+    data = _representation(resource)
     return Response(
         b'{"success":true,"data":' + data + b"}",
         media_type="application/json",
         headers={"ETag": _tag(data)},
     )
+
+
+def enveloped(data: bytes) -> Response:
+    """`{"success": true, "data": ...}` around a representation already encoded, no ETag."""
+    return Response(b'{"success":true,"data":' + data + b"}", media_type="application/json")
 
 
 def _candidates(if_match: str) -> list[str]:

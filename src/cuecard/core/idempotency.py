@@ -27,7 +27,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cuecard.core.db import Database, UnitOfWork, new_id, utcnow
+from cuecard.core.db import Database, UnitOfWork, new_id, parse_timestamp, utcnow
 from cuecard.core.errors import Conflict, ValidationFailed
 
 HEADER = "idempotency-key"
@@ -116,7 +116,9 @@ async def begin(db: Database, request: Request, key: str, secret: bytes) -> Clai
         )
         if row is None:  # deleted between the insert and the select: the retry claims it
             raise IdempotencyKeyInProgress()
-        if row["expires_at"] < now or (row["state"] == "running" and row["lease_expires_at"] < now):
+        lease_expires_at = parse_timestamp(row["lease_expires_at"])
+        expired = parse_timestamp(row["expires_at"]) < now
+        if expired or (row["state"] == "running" and lease_expires_at < now):
             # Expired, or abandoned by a server that died: this request takes it over.
             taken = await uow.write(
                 "UPDATE idempotency_keys SET fingerprint = :fingerprint, state = 'running', "
@@ -129,7 +131,7 @@ async def begin(db: Database, request: Request, key: str, secret: bytes) -> Clai
                     "now": now,
                     "lease_expires_at": now + LEASE,
                     "expires_at": now + TTL,
-                    "seen": row["lease_expires_at"],
+                    "seen": lease_expires_at,
                 },
             )
             if taken:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
+
 from cuecard.actions import repository as actions_repository
 from cuecard.actions.repository import ActionRow
 from cuecard.actions.schemas import Action
@@ -19,7 +21,6 @@ from cuecard.flows import repository as flows_repository
 from cuecard.flows.repository import FlowRow
 from cuecard.snapshots.reader import SCHEMA_VERSION
 from cuecard.trainings.repository import TrainingRow
-from cuecard.trainings.schemas import Training
 
 
 def snapshot(
@@ -37,7 +38,7 @@ def snapshot(
     return {
         "schema_version": SCHEMA_VERSION,
         "agent": settings,
-        "trainings": [t.model_dump(mode="json") for t in Training.from_rows(trainings)],
+        "trainings": [msgspec.structs.asdict(t) for t in trainings],  # the Training objects
         "flow": flows_repository.snapshot_of(flow),
         "actions": [Action.from_row(a).model_dump(mode="json") for a in actions or []],
         "phone_numbers": [

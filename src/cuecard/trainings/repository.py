@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -15,18 +14,22 @@ class TrainingRow(msgspec.Struct, frozen=True, gc=False):
     """A row of `trainings` as every read returns it; `tests/trainings/test_rows.py`
     fails when it drifts from the table model (`models/training.py`). Frozen: a changed copy is
     `msgspec.structs.replace`. `gc=False`: it holds scalars only, so it can never be part of a
-    reference cycle, and not tracking it makes building one about 15 % cheaper."""
+    reference cycle, and not tracking it makes building one about 15 % cheaper.
+
+    Its fields are the Training object's, in its order, and its timestamps the text both
+    databases hand over (`core.db.Row`): encoded as it is, a row is the Training object's JSON
+    (`schemas.encode_trainings`; `tests/trainings/test_rows.py` holds the two to the same bytes)."""
 
     id: str
-    agent_id: str
-    node_id: str | None
     subject: str
     instructions: str
     current_status: str
+    created_at: str
+    updated_at: str
+    node_id: str | None
+    agent_id: str
     position: int | None
     pinned: bool
-    created_at: datetime
-    updated_at: datetime
 
 
 # The SELECT list is the row type's fields, in its order.
@@ -36,7 +39,8 @@ COLUMNS = ", ".join(TrainingRow.__struct_fields__)
 # One statement settles races: concurrent upserts of one node_id end in one row. An update keeps
 # every field the request left out (COALESCE with the stored value).
 _UPSERT = f"""
-INSERT INTO trainings ({COLUMNS})
+INSERT INTO trainings (id, agent_id, node_id, subject, instructions, current_status, position,
+                       pinned, created_at, updated_at)
 VALUES (:id, :agent_id, :node_id, :subject, :instructions,
         COALESCE(:current_status, 'active'), :position, COALESCE(:pinned, FALSE), :now, :now)
 ON CONFLICT (agent_id, node_id) DO UPDATE SET

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from cuecard.agents.deps import ScopedAgent
 from cuecard.auth.deps import Reader, require_write
 from cuecard.auth.service import Caller
-from cuecard.core.etag import enveloped_with_etag
+from cuecard.core.etag import enveloped, enveloped_with_etag
 from cuecard.core.routing import UnitOfWorkRoute, Uow, body_doc, json_body, query_doc, query_params
 from cuecard.core.schemas import Envelope, Message, MessageEnvelope, Page
 from cuecard.trainings import service
@@ -54,7 +54,7 @@ async def list_trainings(
     if query.current_status is None:
         # The whole collection's ETag is what If-Match on a training write is checked against.
         return enveloped_with_etag(trainings)
-    return Envelope(data=trainings)
+    return enveloped(trainings)
 
 
 @router.post("", openapi_extra=body_doc(TrainingCreate))

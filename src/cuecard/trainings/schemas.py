@@ -44,6 +44,14 @@ class Training(BaseModel):
 
 
 _TRAININGS = TypeAdapter(list[Training])
+_ENCODE = msgspec.json.Encoder().encode
+
+
+def encode_trainings(rows: list[TrainingRow]) -> bytes:
+    """The JSON array of the rows' Training objects, the same bytes as the `Training` model's,
+    straight from the rows: 20 trainings in about 6 µs, against about 60 µs through `from_rows`
+    and pydantic (bench/README.md, item 15)."""
+    return _ENCODE(rows)
 
 
 class TrainingCreate(Input):

@@ -10,7 +10,7 @@ from cuecard.auth.service import Caller
 from cuecard.core.db import UnitOfWork, new_id, utcnow
 from cuecard.core.errors import NotFound, ValidationFailed
 from cuecard.trainings import repository
-from cuecard.trainings.schemas import Training, TrainingCreate, TrainingStatus
+from cuecard.trainings.schemas import Training, TrainingCreate, TrainingStatus, encode_trainings
 from cuecard.webhooks.outbox import emit
 
 
@@ -31,11 +31,10 @@ class TooManyTrainings(ValidationFailed):
 
 async def list_trainings(
     uow: UnitOfWork, agent: AgentRow, status: TrainingStatus | None = None, *, limit: int
-) -> list[Training]:
-    """The whole list, at most `limit` long (the per-agent maximum: a list that was complete
-    when the agent was filled stays complete)."""
-    rows = await repository.for_agent(uow, agent.id, status, limit=limit)
-    return Training.from_rows(rows)
+) -> bytes:
+    """The whole list as the JSON array of Training objects, at most `limit` long (the
+    per-agent maximum: a list that was complete when the agent was filled stays complete)."""
+    return encode_trainings(await repository.for_agent(uow, agent.id, status, limit=limit))
 
 
 async def page_trainings(
