@@ -34,7 +34,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -85,9 +85,13 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+_NO_OFFSET = timedelta(0)
+
+
 def format_timestamp(value: datetime) -> str:
     """UTC, ISO 8601, always with microseconds and `Z`: sortable as text, identical on both DBs."""
-    if value.tzinfo is not UTC:
+    # pydantic parses text into its own UTC tzinfo, not `UTC`: only a real offset is converted.
+    if value.tzinfo is not UTC and value.utcoffset() != _NO_OFFSET:
         value = value.astimezone(UTC)
     # Runs for every timestamp stored or served; %-formatting is 3x faster than strftime here.
     return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
