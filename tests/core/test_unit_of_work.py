@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pytest
 
-from cuecard.core.db import new_id, utcnow
+from cuecard.core.db import format_timestamp, new_id, typed_in_turns, utcnow
 
 
 async def _environment(uow: Any, name: str) -> None:
@@ -90,6 +92,24 @@ async def test_a_long_read_gives_other_requests_turns_meanwhile(app: Any) -> Non
         during = turns[0] - before
     assert [row["i"] for row in rows] == list(range(1, 2001))
     assert during >= 2
+
+
+class _Number(msgspec.Struct, frozen=True):
+    i: int
+    made_at: datetime
+
+
+async def test_typing_a_long_read_gives_other_requests_turns_meanwhile() -> None:
+    """A long read's rows become Structs a slice per turn too, timestamps parsed from the text
+    both databases hand over (`cuecard.core.db.Row`)."""
+    moment = datetime(2026, 12, 2, 7, 0, 0, 0, tzinfo=UTC)
+    rows = [{"i": i, "made_at": format_timestamp(moment)} for i in range(1, 10_001)]
+    async with _other_request() as turns:
+        before = turns[0]
+        typed_rows = await typed_in_turns(_Number, rows)
+        during = turns[0] - before
+    assert typed_rows == [_Number(i, moment) for i in range(1, 10_001)]
+    assert during >= 4
 
 
 _BIG = "A caller asks about refunds. " * 40_000  # about 1.1 MB, like a big agent's snapshot

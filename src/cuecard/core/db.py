@@ -72,6 +72,21 @@ def typed(kind: type[S], rows: list[Row]) -> list[S]:
     return converted
 
 
+_TYPED_PER_TURN = 2048
+
+
+async def typed_in_turns(kind: type[S], rows: list[Row]) -> list[S]:
+    """`typed` for a list that may be long (a big agent's trainings), a slice per turn of the
+    event loop as the rows themselves were read: 10,000 in one call held it for 4-5 ms."""
+    if len(rows) <= _TYPED_PER_TURN:
+        return typed(kind, rows)
+    converted: list[S] = []
+    for start in range(0, len(rows), _TYPED_PER_TURN):
+        converted += typed(kind, rows[start : start + _TYPED_PER_TURN])
+        await asyncio.sleep(0)
+    return converted
+
+
 def typed_one(kind: type[S], row: Row | None) -> S | None:
     """One row as `kind` (see `typed`), or None when there is none."""
     return None if row is None else msgspec.convert(row, kind, strict=False)

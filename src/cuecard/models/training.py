@@ -12,7 +12,7 @@ class Training(Timestamps, Base):
         # The upsert key. NULLs are distinct on both databases, so trainings without a node_id
         # never collide.
         UniqueConstraint("agent_id", "node_id"),
-        Index("ix_trainings_agent_created", "agent_id", "created_at"),
+        Index("ix_trainings_agent_created_id", "agent_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)

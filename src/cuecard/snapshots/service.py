@@ -47,7 +47,7 @@ def snapshot(
     }
 
 
-# From this many trainings a snapshot is built in a worker thread (about 12 µs a training):
+# From this many trainings a snapshot is built in a worker thread (about 4 µs a training):
 # below it the hop costs more than it frees the event loop for.
 _THREAD_FROM = 200
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from cuecard.core.db import Params, UnitOfWork, typed
+from cuecard.core.db import Params, UnitOfWork, typed, typed_in_turns
 
 
 class TrainingRow(msgspec.Struct, frozen=True, gc=False):
@@ -76,7 +76,7 @@ async def for_agent(
     sql += _ORDER
     if limit is not None:
         sql += " LIMIT :limit OFFSET :offset"
-    return typed(
+    return await typed_in_turns(
         TrainingRow,
         await uow.all(
             sql, {"agent_id": agent_id, "status": status, "limit": limit, "offset": offset}
