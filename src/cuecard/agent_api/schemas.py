@@ -9,7 +9,7 @@ from cuecard.actions.schemas import Action
 from cuecard.agents import settings
 from cuecard.agents.settings import Direction
 from cuecard.calling.schemas import AgentPhoneNumber
-from cuecard.core.schemas import Timestamp
+from cuecard.core.schemas import TimestampText
 from cuecard.core.validation import Input, PageNumber, Query
 from cuecard.trainings.schemas import Training
 
@@ -100,8 +100,8 @@ class Agent(BaseModel):
     current_status: AgentStatus
     is_sandbox: bool
     is_ready_to_publish: bool
-    created_at: Timestamp
-    updated_at: Timestamp
+    created_at: TimestampText
+    updated_at: TimestampText
     # The first EMBEDDED_TRAININGS of the list (oldest first); trainings_count says how many
     # there are, and GET .../trainings?page= pages through them all.
     trainings: list[Training]

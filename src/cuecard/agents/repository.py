@@ -67,8 +67,8 @@ class AgentRow(msgspec.Struct, frozen=True, gc=False):
     is_sandbox: bool
     draft_revision: int
     published_version: int | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: str
+    updated_at: str
 
 
 def _typed_or_none(rows: list[Row]) -> AgentRow | None:

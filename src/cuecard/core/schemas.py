@@ -12,6 +12,9 @@ from cuecard.core.db import format_timestamp
 T = TypeVar("T")
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
+# A timestamp as a typed row holds it when the row keeps the database's text (`core.db.Row`):
+# already the wire's text, so neither parsed nor formatted again. The same OpenAPI as Timestamp.
+TimestampText = str
 
 
 class Envelope(BaseModel, Generic[T]):

@@ -7,7 +7,7 @@ import msgspec
 from pydantic import BaseModel, Field, TypeAdapter, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from cuecard.core.schemas import Timestamp
+from cuecard.core.schemas import TimestampText
 from cuecard.core.validation import Input, PageNumber, Query
 from cuecard.trainings.repository import TrainingRow
 
@@ -24,8 +24,8 @@ class Training(BaseModel):
     subject: str
     instructions: str
     current_status: TrainingStatus
-    created_at: Timestamp
-    updated_at: Timestamp
+    created_at: TimestampText
+    updated_at: TimestampText
     node_id: str | None
     agent_id: str
     position: int | None
