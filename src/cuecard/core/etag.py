@@ -51,16 +51,14 @@ def enveloped_with_etag(resource: Any) -> Response:
     first (bench/README.md, "Where the time goes": a third of a list request's serialisation).
     The route keeps its response model for the OpenAPI document."""
     data = _representation(resource)
+    return enveloped(data, headers={"ETag": _tag(data)})
+
+
+def enveloped(data: bytes, headers: dict[str, str] | None = None) -> Response:
+    """`{"success": true, "data": ...}` around a representation already encoded."""
     return Response(
-        b'{"success":true,"data":' + data + b"}",
-        media_type="application/json",
-        headers={"ETag": _tag(data)},
+        b'{"success":true,"data":' + data + b"}", media_type="application/json", headers=headers
     )
-
-
-def enveloped(data: bytes) -> Response:
-    """`{"success": true, "data": ...}` around a representation already encoded, no ETag."""
-    return Response(b'{"success":true,"data":' + data + b"}", media_type="application/json")
 
 
 def _candidates(if_match: str) -> list[str]:
