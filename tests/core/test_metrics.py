@@ -109,6 +109,40 @@ class TestProtection:
         assert missing.json()["code"] == "INVALID_TOKEN"
         assert "cuecard_http_requests_total" in right.text
 
+    async def test_with_metrics_off_requests_are_not_recorded(
+        self, client: httpx.AsyncClient, metered: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        def counted() -> float:
+            return value("cuecard_http_requests_total", method="GET", route="/api/v1/agents",
+                         status="200")  # fmt: skip
+
+        def db_reads() -> float:
+            return value("cuecard_db_query_duration_seconds_count", operation="read")
+
+        before = counted(), db_reads()
+        assert (await client.get("/api/v1/agents", headers=headers)).status_code == 200
+        after_off = counted(), db_reads()
+        assert (await metered.get("/api/v1/agents", headers=headers)).status_code == 200
+        after_on = counted(), db_reads()
+
+        assert after_off == before
+        assert after_on[0] == before[0] + 1
+        assert after_on[1] > before[1]
+
+    def test_serve_keeps_a_samples_folder_only_when_metrics_are_on(
+        self, database_url: str, tmp_path: Path
+    ) -> None:
+        def folders_while_serving(env: dict[str, str], name: str) -> list[str]:
+            temp = tmp_path / name
+            temp.mkdir()
+            with cuecard_serve(
+                database_url, tmp_path / f"{name}.log", env={**env, "TMPDIR": str(temp)}
+            ):
+                return sorted(p.name for p in temp.glob("cuecard-metrics-*"))
+
+        assert folders_while_serving({"CUECARD_METRICS": "off"}, "off") == []
+        assert len(folders_while_serving(TOKEN_MODE, "on")) == 1
+
     def test_token_mode_needs_a_token(self) -> None:
         from cuecard.core.config import ConfigError
 
@@ -141,13 +175,13 @@ class TestRuntimeMetrics:
         assert value("cuecard_retrieval_duration_seconds_count") - before[2] == 3
 
     async def test_writes_are_timed_per_database_call(
-        self, client: httpx.AsyncClient, headers: dict[str, str]
+        self, metered: httpx.AsyncClient, headers: dict[str, str]
     ) -> None:
-        await client.get("/api/v1/agents", headers=headers)  # the token's first use is a write
+        await metered.get("/api/v1/agents", headers=headers)  # the token's first use is a write
         before = value("cuecard_db_query_duration_seconds_count", operation="commit")
 
-        await client.post("/api/v1/agents", json={"name": "A"}, headers=headers)
-        await client.get("/api/v1/agents", headers=headers)  # a read commits nothing
+        await metered.post("/api/v1/agents", json={"name": "A"}, headers=headers)
+        await metered.get("/api/v1/agents", headers=headers)  # a read commits nothing
 
         after = value("cuecard_db_query_duration_seconds_count", operation="commit")
         assert after - before == 1

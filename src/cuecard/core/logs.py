@@ -8,7 +8,6 @@ it. The access log is one line per request on the `cuecard.access` logger.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -16,6 +15,8 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TextIO
+
+import msgspec
 
 from cuecard.core.config import Settings
 from cuecard.core.redaction import RedactingFormatter
@@ -67,6 +68,11 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return fields
 
 
+# Anything msgspec cannot encode itself is written as its str(); non-ASCII stays as it is.
+# A fifth of the cost of json.dumps, and every request writes a line (bench/README.md).
+_encode_line = msgspec.json.Encoder(enc_hook=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -79,7 +85,7 @@ class JsonFormatter(logging.Formatter):
         line.update(_fields(record))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _encode_line(line).decode()
 
 
 class TextFormatter(logging.Formatter):

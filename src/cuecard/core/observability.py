@@ -35,9 +35,15 @@ def route_template(scope: Scope) -> str:
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, *, access_log: bool, tracer: Tracer | None) -> None:
+    """The access line (`access_log`), the request metrics (`metrics`: off when nothing can
+    scrape them) and the server span (`tracer`), each only when asked for."""
+
+    def __init__(
+        self, app: ASGIApp, *, access_log: bool, metrics: bool, tracer: Tracer | None
+    ) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = metrics
         self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,7 +63,8 @@ class ObservabilityMiddleware:
             await send(message)
 
         started = time.perf_counter()
-        metrics.HTTP_REQUESTS_IN_FLIGHT.inc()
+        if self.metrics:
+            metrics.HTTP_REQUESTS_IN_FLIGHT.inc()
         failed = True
         try:
             await self.app(scope, receive, send_with_status)
@@ -65,13 +72,14 @@ class ObservabilityMiddleware:
         finally:
             if failed:
                 status = 500  # the server-error handler outside answers 500
-            metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
             route = route_template(scope)
             context.route = route
-            labels = (method, route, str(status))
-            metrics.HTTP_REQUESTS.labels(*labels).inc()
-            metrics.HTTP_REQUEST_SECONDS.labels(*labels).observe(elapsed)
+            if self.metrics:
+                metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
+                labels = (method, route, str(status))
+                metrics.HTTP_REQUESTS.labels(*labels).inc()
+                metrics.HTTP_REQUEST_SECONDS.labels(*labels).observe(elapsed)
             if span is not None:
                 _end_span(span, detach, method, route, status)
             if self.access_log:
@@ -130,25 +138,29 @@ _COMMIT = metrics.DB_QUERY_SECONDS.labels("commit")
 _ROLLBACK = metrics.DB_QUERY_SECONDS.labels("rollback")
 
 
-def observe_database(db: Database, tracer: Tracer | None) -> Database:
-    """Times every call of `db`'s units of work (and traces them when `tracer` is given).
+def observe_database(db: Database, tracer: Tracer | None, *, timed: bool) -> Database:
+    """Times every call of `db`'s units of work when `timed` (metrics are on) and traces them
+    when `tracer` is given; with neither, `db` is returned as it is.
 
     The wrapping is per instance, so `db` keeps its class and everything else it offers.
     """
+    if not timed and tracer is None:
+        return db
     make = db.unit_of_work
 
     def unit_of_work() -> UnitOfWork:
-        return _ObservedUnitOfWork(make(), db.dialect, tracer)
+        return _ObservedUnitOfWork(make(), db.dialect, tracer, timed)
 
     db.unit_of_work = unit_of_work  # type: ignore[method-assign]
     return db
 
 
 class _ObservedUnitOfWork(UnitOfWork):
-    def __init__(self, inner: UnitOfWork, dialect: str, tracer: Tracer | None) -> None:
+    def __init__(self, inner: UnitOfWork, dialect: str, tracer: Tracer | None, timed: bool) -> None:
         self._inner = inner
         self._dialect = dialect
         self._tracer = tracer
+        self._timed_calls = timed
         # A transaction opens on the first write; commits and rollbacks before one are no-ops
         # (every request ends with one) and are not measured.
         self._wrote = False
@@ -180,7 +192,8 @@ class _ObservedUnitOfWork(UnitOfWork):
         try:
             return await call
         finally:
-            histogram.observe(time.perf_counter() - started)
+            if self._timed_calls:
+                histogram.observe(time.perf_counter() - started)
             if span is not None:
                 span.end()
 

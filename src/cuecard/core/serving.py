@@ -5,10 +5,10 @@ accepting: with keep-alive clients one worker can end up holding every connectio
 idles (bench/README.md measured 2 workers at 1.0x the throughput of one). Here each worker binds
 its own socket with SO_REUSEPORT (Linux) and the kernel spreads new connections across them.
 
-Every process logs in the configured format (`cuecard.core.logs`), and the workers share one
-folder of Prometheus samples (PROMETHEUS_MULTIPROC_DIR, a fresh temporary one unless it is set),
-so a scrape counts every worker. With CUECARD_METRICS=port this process also answers scrapes on
-CUECARD_METRICS_PORT.
+Every process logs in the configured format (`cuecard.core.logs`), and when metrics are on the
+workers share one folder of Prometheus samples (PROMETHEUS_MULTIPROC_DIR, a fresh temporary one
+unless it is set), so a scrape counts every worker. With CUECARD_METRICS=port this process also
+answers scrapes on CUECARD_METRICS_PORT.
 """
 
 from __future__ import annotations
@@ -142,7 +142,9 @@ def serve(host: str, port: int, workers: int = 1) -> int:
     """Serve until stopped; returns the exit status."""
     settings = Settings.from_env()
     configure_logging(settings)
-    cleanup = _metrics_folder()
+    # With metrics off nothing reads the samples: each process keeps its few in memory rather
+    # than writing every one to a shared file.
+    cleanup = _metrics_folder() if settings.metrics != "off" else _nothing
     try:
         # All of the server, once the metrics folder is chosen: a missing package is reported
         # (by `cuecard serve`) before anything listens.
@@ -167,6 +169,10 @@ def serve(host: str, port: int, workers: int = 1) -> int:
     finally:
         stop_metrics()
         cleanup()
+
+
+def _nothing() -> None:
+    return None
 
 
 def _metrics_folder() -> Callable[[], None]:
