@@ -1,9 +1,11 @@
 """Every Prometheus metric Cuecard exports, in one place (docs/operations.md lists them).
 
-`cuecard serve` runs prometheus-client in multi-process mode: it points PROMETHEUS_MULTIPROC_DIR
-at a fresh folder before any worker imports this module, each worker writes its samples there,
-and a scrape answered by any worker (or by the metrics port) adds up every worker's. Without that
-variable (tests, an app embedded elsewhere) the metrics live in this process's default registry.
+With metrics on, `cuecard serve` runs prometheus-client in multi-process mode: it points
+PROMETHEUS_MULTIPROC_DIR at a fresh folder before any worker imports this module, each worker
+writes its samples there, and a scrape answered by any worker (or by the metrics port) adds up
+every worker's. Without that variable (metrics off, tests, an app embedded elsewhere) the metrics
+live in this process's default registry; with metrics off the request and database metrics are
+not recorded at all (`cuecard.core.observability`), only the hooks below.
 
 Labels are bounded: `route` is the route template (`/api/v1/agents/{agent_id}`), never the raw
 path, and `unmatched` for paths no route matches.
