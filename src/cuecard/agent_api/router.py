@@ -46,7 +46,7 @@ async def list_agents(
 
 @router.get("/{agent_id}", response_model=Envelope[Agent])
 async def get_agent(uow: Uow, agent: ScopedAgent) -> Response:
-    return enveloped_with_etag(await service.get_agent(uow, agent))
+    return enveloped_with_etag(await service.get_agent_json(uow, agent))
 
 
 @router.patch("/{agent_id}", openapi_extra=body_doc(AgentUpdate))
