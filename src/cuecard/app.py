@@ -63,7 +63,6 @@ def create_app(
     secret_key = settings.resolved_secret_key()
     tracing = tracing_from_env(exporter=span_exporter)
     tracer = tracing.tracer if tracing else None
-    metrics_on = settings.metrics != "off"  # off: nothing can scrape them, so none are kept
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +73,7 @@ def create_app(
                 statement_timeout=settings.database_statement_timeout_seconds,
             ),
             tracer,
-            timed=metrics_on,
+            timed=settings.metrics_on,
         )
         app.state.rate_limiter = build_limiter(
             settings.database_url, settings.redis_url, settings.rate_limit_dir
@@ -119,7 +118,10 @@ def create_app(
     app.add_middleware(RequestGuardMiddleware, max_header_bytes=settings.max_header_bytes)
     app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(
-        ObservabilityMiddleware, access_log=settings.access_log, metrics=metrics_on, tracer=tracer
+        ObservabilityMiddleware,
+        access_log=settings.access_log,
+        metrics=settings.metrics_on,
+        tracer=tracer,
     )
     app.add_middleware(RequestIdMiddleware)
 

@@ -77,30 +77,40 @@ def voice_of(row: AgentRow) -> AgentVoice | None:
     )
 
 
+def _agent_values(
+    row: AgentRow, trainings: list[TrainingRow], actions: list[ActionRow] | None,
+    phone_numbers: list[AgentNumberRow] | None, count: int | None, ready: bool | None,
+) -> dict[str, Any]:  # fmt: skip
+    """What the Agent object is made of, for `to_agent` and `agent_json` alike: the row's values,
+    the trainings' rows and the nested objects' models; `trainings` may be the first ones only,
+    with `count` and `ready` then computed over all of them."""
+    return {
+        **msgspec.structs.asdict(row),
+        "is_ready_to_publish": is_ready(row, trainings) if ready is None else ready,
+        "trainings": trainings,
+        "trainings_count": len(trainings) if count is None else count,
+        "voice": voice_of(row),
+        "actions": [Action.from_row(a) for a in actions or []],
+        "phone_numbers": [AgentPhoneNumber.from_row(p) for p in phone_numbers or []],
+        "advanced_settings": {
+            "enable_initial_message_cache": bool(row.enable_initial_message_cache)
+        },
+    }
+
+
 def to_agent(
     row: AgentRow, trainings: list[TrainingRow], actions: list[ActionRow] | None = None,
     phone_numbers: list[AgentNumberRow] | None = None, *, count: int | None = None,
     ready: bool | None = None,
 ) -> Agent:  # fmt: skip
-    """The Agent object; `trainings` may be the first ones only, with `count` and `ready` then
-    computed over all of them."""
-    return Agent.model_validate(
-        {
-            **msgspec.structs.asdict(row),
-            "is_ready_to_publish": is_ready(row, trainings) if ready is None else ready,
-            "trainings": Training.from_rows(trainings),
-            "trainings_count": len(trainings) if count is None else count,
-            "voice": voice_of(row),
-            "actions": [Action.from_row(a) for a in actions or []],
-            "phone_numbers": [AgentPhoneNumber.from_row(p) for p in phone_numbers or []],
-            "advanced_settings": {
-                "enable_initial_message_cache": bool(row.enable_initial_message_cache)
-            },
-        }
-    )
+    """The Agent object (see `_agent_values`)."""
+    values = _agent_values(row, trainings, actions, phone_numbers, count, ready)
+    values["trainings"] = Training.from_rows(trainings)
+    return Agent.model_validate(values)
 
 
 _AGENT_FIELDS = tuple(Agent.model_fields)
+_WRITTEN_BY_MODELS = ("voice", "actions", "phone_numbers")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -115,19 +125,9 @@ def agent_json(
     phone numbers) still written by their models: a get agent took 258 us of CPU in process, now
     195 (bench/README.md, item 17). `tests/agent_api/test_agent_json.py` holds the two to the
     same bytes, which GET's ETag and a write's If-Match both rely on."""
-    voice = voice_of(row)
-    values: dict[str, Any] = msgspec.structs.asdict(row)
-    values.update(
-        voice=msgspec.Raw(to_json(voice, by_alias=True)) if voice else None,
-        is_ready_to_publish=is_ready(row, trainings) if ready is None else ready,
-        trainings=trainings,
-        trainings_count=len(trainings) if count is None else count,
-        actions=msgspec.Raw(to_json([Action.from_row(a) for a in actions or []], by_alias=True)),
-        phone_numbers=msgspec.Raw(
-            to_json([AgentPhoneNumber.from_row(p) for p in phone_numbers or []], by_alias=True)
-        ),
-        advanced_settings={"enable_initial_message_cache": row.enable_initial_message_cache},
-    )
+    values = _agent_values(row, trainings, actions, phone_numbers, count, ready)
+    for name in _WRITTEN_BY_MODELS:
+        values[name] = msgspec.Raw(to_json(values[name], by_alias=True))
     return _encode({name: values[name] for name in _AGENT_FIELDS})
 
 

@@ -159,6 +159,11 @@ class Settings:
         return self.env == "production"
 
     @property
+    def metrics_on(self) -> bool:
+        """Whether metrics are recorded: only where something can scrape them (`port`, `token`)."""
+        return self.metrics != "off"
+
+    @property
     def sqlite_path(self) -> Path | None:
         """The database file for a `sqlite:///` URL, else None (PostgreSQL)."""
         if not self.database_url.startswith("sqlite:///"):

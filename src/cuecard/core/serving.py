@@ -142,9 +142,7 @@ def serve(host: str, port: int, workers: int = 1) -> int:
     """Serve until stopped; returns the exit status."""
     settings = Settings.from_env()
     configure_logging(settings)
-    # With metrics off nothing reads the samples: each process keeps its few in memory rather
-    # than writing every one to a shared file.
-    cleanup = _metrics_folder() if settings.metrics != "off" else _nothing
+    cleanup = _metrics_folder(settings)
     try:
         # All of the server, once the metrics folder is chosen: a missing package is reported
         # (by `cuecard serve`) before anything listens.
@@ -171,13 +169,12 @@ def serve(host: str, port: int, workers: int = 1) -> int:
         cleanup()
 
 
-def _nothing() -> None:
-    return None
-
-
-def _metrics_folder() -> Callable[[], None]:
+def _metrics_folder(settings: Settings) -> Callable[[], None]:
     """Points PROMETHEUS_MULTIPROC_DIR at an empty folder before prometheus-client is imported
-    (it picks its storage at import); returns what removes it again."""
+    (it picks its storage at import); returns what removes it again. With metrics off nothing
+    reads the samples, so there is no folder: each process keeps its few in memory."""
+    if not settings.metrics_on:
+        return lambda: None
     if "prometheus_client" in sys.modules:
         raise RuntimeError("prometheus_client was imported before serve() chose its folder")
     given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
