@@ -25,13 +25,8 @@ from cuecard.core import route_index
 from cuecard.core.config import Settings
 from cuecard.core.db import Database
 from cuecard.core.errors import AppError, error_response, install_error_handlers
-from cuecard.core.middleware import (
-    BodyLimitMiddleware,
-    RequestGuardMiddleware,
-    RequestIdMiddleware,
-    ResponseHeadersMiddleware,
-)
-from cuecard.core.observability import ObservabilityMiddleware, observe_database
+from cuecard.core.middleware import EdgeMiddleware, LeanFastAPI
+from cuecard.core.observability import RequestObserver, observe_database
 from cuecard.core.openapi import build_openapi, install_docs
 from cuecard.core.operations import add_metrics_route
 from cuecard.core.ratelimit import build_limiter
@@ -89,7 +84,7 @@ def create_app(
             if tracing is not None:
                 tracing.shutdown()
 
-    app = FastAPI(
+    app = LeanFastAPI(
         title="Cuecard",
         version=__version__,
         summary="Talkover-compatible backend for voice agents and their trainings.",
@@ -113,17 +108,14 @@ def create_app(
     app.state.authenticate = current_caller
 
     install_error_handlers(app)
-    # The last added runs first: request id, then response headers, guard, body limit.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestGuardMiddleware, max_header_bytes=settings.max_header_bytes)
-    app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(
-        ObservabilityMiddleware,
-        access_log=settings.access_log,
-        metrics=settings.metrics_on,
-        tracer=tracer,
+        EdgeMiddleware,
+        max_header_bytes=settings.max_header_bytes,
+        max_body_bytes=settings.max_body_bytes,
+        observer=RequestObserver(
+            access_log=settings.access_log, metrics=settings.metrics_on, tracer=tracer
+        ),
     )
-    app.add_middleware(RequestIdMiddleware)
 
     async def health() -> JSONResponse:
         fault = await app.state.db.readiness()

@@ -1,5 +1,5 @@
-"""Pure ASGI middleware: request ids, the body-size limit and the request guard, plus headers
-that inner layers ask to add to the response (cheaper than BaseHTTPMiddleware).
+"""The app's ASGI stack: FastAPI's layers that Cuecard uses, and one layer of its own that every
+request passes first and last (`EdgeMiddleware`).
 
 Everything here applies to every route, so endpoints added later get the same rules for free.
 """
@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from fastapi import FastAPI
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cuecard.core.errors import (
@@ -21,52 +25,100 @@ from cuecard.core.errors import (
     ValidationFailed,
     error_body,
 )
+from cuecard.core.observability import RequestObserver
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
-class RequestIdMiddleware:
-    """Gives every request an id (the client's X-Request-ID if sane) and echoes it back."""
+class EdgeMiddleware:
+    """What happens to every request before any route sees it and to every answer on its way
+    out, in one ASGI layer (one coroutine and one wrapped `send` a request, not one per rule):
 
-    def __init__(self, app: ASGIApp) -> None:
+    - its id: the client's X-Request-ID if sane, else a new one, echoed on the answer;
+    - what no route should see is refused in the envelope (`refusal`): headers over
+      `max_header_bytes` (431), control characters or invalid UTF-8 in the path (404: no
+      resource has such a name) or the query string (422), which PostgreSQL would refuse to
+      compare, and a declared body over `max_body_bytes` (413, and the connection is closed);
+      a body streaming in past the limit is refused as it arrives;
+    - the headers inner layers ask for (`add_response_headers`: rate limits, idempotent
+      replays) are added to whatever answer leaves, errors included;
+    - `observer` records it: the access line, metrics and span (`core.observability`).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_header_bytes: int, max_body_bytes: int,
+        observer: RequestObserver,
+    ) -> None:  # fmt: skip
         self.app = app
+        self.max_header_bytes = max_header_bytes
+        self.max_body_bytes = max_body_bytes
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode(
-            "latin-1"
-        )
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        incoming = next((v for k, v in headers if k == b"x-request-id"), b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode())
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        echoed = (b"x-request-id", request_id.encode())
+        watched = self.observer.start(scope, request_id)
+        status = 500
 
-        async def send_with_id(message: Message) -> None:
+        async def send_out(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
-                message["headers"] = [*headers, header]
+                status = message["status"]
+                extra: dict[str, str] | None = state.get("response_headers")
+                added = [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
+                added.append(echoed)
+                names = {name for name, _ in added}
+                message["headers"] = [
+                    *(h for h in message.get("headers", []) if h[0] not in names),
+                    *added,
+                ]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        failed = True
+        try:
+            error = self.refusal(scope)
+            if error is not None:
+                await send_error(scope, send_out, error, close=isinstance(error, PayloadTooLarge))
+            else:
+                await self.app(scope, self._limited(scope, receive), send_out)
+            failed = False
+        finally:
+            self.observer.finish(watched, scope, 500 if failed else status, failed=failed)
 
+    def refusal(self, scope: Scope) -> AppError | None:
+        """Why the request is refused before it reaches a route, if it is."""
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
+            return HeadersTooLarge()
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+        if not _clean_text(unquote_to_bytes(raw_path)):
+            return NotFound("The route could not be found.")
+        query: bytes = scope.get("query_string", b"")
+        if query and not _clean_text(unquote_to_bytes(query.replace(b"+", b" "))):
+            return ValidationFailed(
+                {
+                    "query": [
+                        "The query string must not contain control characters or invalid UTF-8."
+                    ]
+                }
+            )
+        declared = next((v for k, v in headers if k == b"content-length"), None)
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            return PayloadTooLarge()
+        return None
 
-class BodyLimitMiddleware:
-    """Refuses bodies over `max_bytes`: from Content-Length without reading when it is declared,
-    otherwise while the body streams in."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _send_too_large(scope, send)
-            return
+    def _limited(self, scope: Scope, receive: Receive) -> Receive:
+        """`receive`, refusing a body past the limit as it streams in. A declared length is
+        checked before (`refusal`), and the server never hands over more than it declares."""
+        if any(k == b"content-length" for k, _ in scope["headers"]):
+            return receive
         received = 0
 
         async def limited_receive() -> Message:
@@ -74,15 +126,11 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > self.max_body_bytes:
                     raise PayloadTooLarge()
             return message
 
-        await self.app(scope, limited_receive, send)
-
-
-async def _send_too_large(scope: Scope, send: Send) -> None:
-    await send_error(scope, send, PayloadTooLarge(), close=True)
+        return limited_receive
 
 
 async def send_error(scope: Scope, send: Send, err: AppError, *, close: bool = False) -> None:
@@ -103,47 +151,6 @@ async def send_error(scope: Scope, send: Send, err: AppError, *, close: bool = F
 
 _JSON_TYPES = (b"application/json", b"application/problem+json")
 _BAD_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class RequestGuardMiddleware:
-    """Refuses what no route should see, each in the envelope:
-
-    - headers larger than `max_header_bytes` in total (431);
-    - control characters (NUL and the like) or invalid UTF-8 in the path (404: no resource has
-      such a name) or the query string (422), which PostgreSQL would refuse to compare.
-    """
-
-    def __init__(self, app: ASGIApp, max_header_bytes: int) -> None:
-        self.app = app
-        self.max_header_bytes = max_header_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        error = self._check(scope)
-        if error is not None:
-            await send_error(scope, send, error)
-            return
-        await self.app(scope, receive, send)
-
-    def _check(self, scope: Scope) -> AppError | None:
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
-            return HeadersTooLarge()
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
-        if not _clean_text(unquote_to_bytes(raw_path)):
-            return NotFound("The route could not be found.")
-        query: bytes = scope.get("query_string", b"")
-        if query and not _clean_text(unquote_to_bytes(query.replace(b"+", b" "))):
-            return ValidationFailed(
-                {
-                    "query": [
-                        "The query string must not contain control characters or invalid UTF-8."
-                    ]
-                }
-            )
-        return None
 
 
 def _clean_text(value: bytes) -> bool:
@@ -171,33 +178,29 @@ def is_json(content_type: bytes) -> bool:
     return True
 
 
-class ResponseHeadersMiddleware:
-    """Adds the headers inner layers put in `scope["state"]["response_headers"]` (rate limits,
-    idempotent replays) to whatever response leaves, errors included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                extra: dict[str, str] | None = state.get("response_headers")
-                if extra:
-                    names = {k.lower().encode() for k in extra}
-                    kept = [h for h in message.get("headers", []) if h[0] not in names]
-                    message["headers"] = [
-                        *kept,
-                        *((k.lower().encode(), v.encode()) for k, v in extra.items()),
-                    ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 def add_response_headers(scope: Scope, headers: dict[str, str]) -> None:
     scope.setdefault("state", {}).setdefault("response_headers", {}).update(headers)
+
+
+class LeanFastAPI(FastAPI):
+    """FastAPI with only the ASGI layers Cuecard uses: the server-error handler, the middleware
+    added to the app (`EdgeMiddleware`) and the exception handlers, then the router.
+
+    FastAPI 0.165 also wraps every request in `ExceptionTelemetryMiddleware` (its telemetry is
+    off here: `core.observability` records requests), `AppBodyLimitMiddleware` (its own
+    `max_body_size` is unset: the edge enforces ours) and `AsyncExitStackMiddleware`, which only
+    FastAPI's own request handling reads: `core.route_index` puts it in front of the router's
+    fallback, where those requests go (bench/README.md, item 18)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        error_handler = None
+        handlers: dict[Any, Any] = {}
+        for key, value in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value
+            else:
+                handlers[key] = value
+        app: ASGIApp = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)

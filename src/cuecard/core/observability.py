@@ -1,10 +1,8 @@
 """What an operator sees of each request: its access-log line, its metrics and its trace span.
 
-`ObservabilityMiddleware` sits inside `RequestIdMiddleware` (so the request id exists) and
-outside everything else (so a 413 from the body limit is counted too). `observe_database` wraps
-the request-path database so that every call is timed and, when tracing is on, becomes a span.
-Both are separate from `cuecard.core.middleware` and `cuecard.core.db` on purpose: they add to
-those modules without changing them.
+`RequestObserver` records each request for the edge layer (`cuecard.core.middleware`), which
+calls it once the request has its id. `observe_database` wraps the request-path database so that
+every call is timed and, when tracing is on, becomes a span.
 """
 
 from __future__ import annotations
@@ -12,9 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import Token
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from cuecard.core import metrics
 from cuecard.core.db import Database, Params, Row, UnitOfWork
@@ -34,59 +34,56 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED
 
 
-class ObservabilityMiddleware:
-    """The access line (`access_log`), the request metrics (`metrics`: off when nothing can
-    scrape them) and the server span (`tracer`), each only when asked for."""
+@dataclass(slots=True)
+class Watched:
+    """One request as `RequestObserver.start` saw it begin."""
 
-    def __init__(
-        self, app: ASGIApp, *, access_log: bool, metrics: bool, tracer: Tracer | None
-    ) -> None:
-        self.app = app
+    context: RequestContext
+    token: Token[RequestContext | None]
+    started: float
+    span: Span | None = None
+    detach: Any = None
+
+
+class RequestObserver:
+    """The access line (`access_log`), the request metrics (`metrics`: off when nothing can
+    scrape them) and the server span (`tracer`) of every request, each only when asked for.
+
+    `core.middleware.EdgeMiddleware` calls `start` once the request has its id and `finish` once
+    its answer has left, the edge's own refusals (a 413, a 431) included."""
+
+    def __init__(self, *, access_log: bool, metrics: bool, tracer: Tracer | None) -> None:
         self.access_log = access_log
         self.metrics = metrics
         self.tracer = tracer
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        method: str = scope["method"]
-        context = RequestContext(scope.get("state", {}).get("request_id", ""), method)
-        token = request_context.set(context)
-        status = 500
-        span, detach = self._start_span(scope) if self.tracer is not None else (None, None)
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
+    def start(self, scope: Scope, request_id: str) -> Watched:
+        """Opens the request's log context (every line logged meanwhile carries its id)."""
+        context = RequestContext(request_id, scope["method"])
+        watched = Watched(context, request_context.set(context), time.perf_counter())
+        if self.tracer is not None:
+            watched.span, watched.detach = self._start_span(scope)
         if self.metrics:
             metrics.HTTP_REQUESTS_IN_FLIGHT.inc()
-        failed = True
-        try:
-            await self.app(scope, receive, send_with_status)
-            failed = False
-        finally:
-            if failed:
-                status = 500  # the server-error handler outside answers 500
-            elapsed = time.perf_counter() - started
-            route = route_template(scope)
-            context.route = route
-            if self.metrics:
-                metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
-                labels = (method, route, str(status))
-                metrics.HTTP_REQUESTS.labels(*labels).inc()
-                metrics.HTTP_REQUEST_SECONDS.labels(*labels).observe(elapsed)
-            if span is not None:
-                _end_span(span, detach, method, route, status)
-            if self.access_log:
-                self._log(method, route, status, elapsed)
-            # After an error the context stays: the handler outside that logs it runs later.
-            if not failed:
-                request_context.reset(token)
+        return watched
+
+    def finish(self, watched: Watched, scope: Scope, status: int, *, failed: bool) -> None:
+        """Records the request. After a failure its log context stays open: the server-error
+        handler outside logs the exception later, with the request's id."""
+        elapsed = time.perf_counter() - watched.started
+        context = watched.context
+        route = context.route = route_template(scope)
+        if self.metrics:
+            metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
+            labels = (context.method, route, str(status))
+            metrics.HTTP_REQUESTS.labels(*labels).inc()
+            metrics.HTTP_REQUEST_SECONDS.labels(*labels).observe(elapsed)
+        if watched.span is not None:
+            _end_span(watched.span, watched.detach, context.method, route, status)
+        if self.access_log:
+            self._log(context.method, route, status, elapsed)
+        if not failed:
+            request_context.reset(watched.token)
 
     def _start_span(self, scope: Scope) -> tuple[Span, Any]:
         from opentelemetry import context as otel_context

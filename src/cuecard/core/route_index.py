@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -119,9 +120,13 @@ def flat_routes(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
 
 def install(app: Any) -> None:
     """Put a `RouteIndex` of the app's routes in front of its router, once every route is added
-    (again after adding more: the index is rebuilt). The router's own dispatch is its fallback."""
+    (again after adding more: the index is rebuilt). The router's own dispatch is its fallback,
+    behind FastAPI's `AsyncExitStackMiddleware`: FastAPI's request handling, which only the
+    fallback's requests go through, needs that exit stack (`core.middleware.LeanFastAPI`)."""
     router = app.router
     fallback = router.middleware_stack
     if isinstance(fallback, RouteIndex):
         fallback = fallback.fallback
+    else:
+        fallback = AsyncExitStackMiddleware(fallback)
     router.middleware_stack = RouteIndex(list(flat_routes(router.routes)), router, fallback)
