@@ -36,7 +36,7 @@ from cuecard.lint.flows import node_ids, reachable_nodes
 from cuecard.runtime.compile import render_block
 from cuecard.runtime.embedding import encoder_for
 from cuecard.runtime.retrieval import analyzer
-from cuecard.runtime.tokens import count_tokens
+from cuecard.runtime.tokens import training_tokens
 
 
 class Severity(StrEnum):
@@ -231,7 +231,7 @@ def _single(t: LintTraining, context: LintContext) -> Iterator[Finding]:
             "and the model would read the braces out.",
             [t.ref],
         )
-    tokens = count_tokens(render_block(t.subject, t.instructions))
+    tokens = training_tokens(render_block(t.subject, t.instructions))
     if tokens > context.budget_tokens:
         yield Finding(
             Code.TRAINING_OVER_BUDGET,

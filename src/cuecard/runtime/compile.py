@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 from cuecard.agents import settings as agent_settings
 from cuecard.runtime import agent_config
-from cuecard.runtime.tokens import ENCODING, ESTIMATE_NOTE, count_tokens
+from cuecard.runtime.tokens import ENCODING, ESTIMATE_NOTE, count_tokens, training_tokens
 
 # Part of every config_hash: bump it when the same snapshot should compile to different output.
 COMPILER_VERSION = 2  # 2: node_id is identity; flows decide what is node-scoped
@@ -594,7 +594,7 @@ def compile_snapshot(snapshot: Mapping[str, Any]) -> Compiled:
             instructions=t["instructions"],
             pinned=bool(t.get("pinned")),
             text=(text := render_block(t["subject"], t["instructions"])),
-            tokens=count_tokens(text),
+            tokens=training_tokens(text),
             order=order,
         )
         for order, t in enumerate(stable_order(active))
