@@ -159,43 +159,62 @@ class Bench:
 
     # --- measuring ----------------------------------------------------------------------------
 
-    def measure(self, row: Row, server: Server, script: str, args: list[str]) -> Row:
-        url = server.base
-        label = ("ref " if row.server == "reference" else "") + row.workload
-        print(
-            f"  {row.db:<8} {row.dataset:<6} {label:<12} w={row.workers} c={row.conns:<3}",
-            end="",
-            flush=True,
-        )
-        try:
-            # A row measured while other processes used the machine is measured again (up to
-            # ATTEMPTS times) and the quietest attempt kept; errors of every attempt count.
-            for attempt in range(1, ATTEMPTS + 1):
+    def measure(self, rows: list[tuple[Row, Server]], script: str, args: list[str]) -> None:
+        """One workload at one connection count on each server of `rows` (Cuecard, and the
+        reference beside it): their runs are taken in turns (Cuecard, reference, Cuecard, ...),
+        so a machine that drifts meanwhile moves both sides of a ratio alike.
+
+        While any of them was measured with other processes using the machine, all are measured
+        again (up to ATTEMPTS times) and each keeps its quietest attempt; errors of every attempt
+        count. A row whose server fails is reported as failed, the others go on."""
+        for attempt in range(1, ATTEMPTS + 1):
+            for row, server in rows:
                 row.attempts = attempt
-                row.discard([harness.wrk(url, script, args, row.conns, self.o.warmup, server)])
-                runs = [
-                    harness.wrk(url, script, args, row.conns, self.o.duration, server)
-                    for _ in range(self.o.runs)
-                ]
-                if not row.runs or _busiest(runs) < _busiest(row.runs):
-                    runs, row.runs = row.runs, runs
-                row.discard(runs)
-                if _busiest(row.runs) <= QUIET or not self.retries_left:
-                    break
-                self.retries_left -= 1
+                row.discard(self._wrk(row, server, script, args, self.o.warmup))
+            runs: list[list[harness.Run]] = [[] for _ in rows]
+            for _ in range(self.o.runs):
+                for taken, (row, server) in zip(runs, rows, strict=True):
+                    taken += self._wrk(row, server, script, args, self.o.duration)
+            for taken, (row, _) in zip(runs, rows, strict=True):
+                if row.note:
+                    continue
+                if not row.runs or _busiest(taken) < _busiest(row.runs):
+                    taken, row.runs = row.runs, taken
+                row.discard(taken)
+            measured = [row for row, _ in rows if not row.note]
+            if all(_busiest(row.runs) <= QUIET for row in measured) or not self.retries_left:
+                break
+            self.retries_left -= 1
+        for row, _ in rows:
+            self.rows.append(row)
+            self._print(row)
+
+    @staticmethod
+    def _wrk(
+        row: Row, server: Server, script: str, args: list[str], seconds: int
+    ) -> list[harness.Run]:
+        """One wrk run of `row` (none once its server has failed: the row says why)."""
+        if row.note:
+            return []
+        try:
+            return [harness.wrk(server.base, script, args, row.conns, seconds, server)]
         except RuntimeError as exc:
             row.note = str(exc)
-        self.rows.append(row)
+            return []
+
+    @staticmethod
+    def _print(row: Row) -> None:
+        label = ("ref " if row.server == "reference" else "") + row.workload
         status = "FAILED " + (row.note or f"{row.socket_errors} socket errors, "
                               f"{row.non_2xx} non-2xx") if row.failed else ""  # fmt: skip
         print(
+            f"  {row.db:<8} {row.dataset:<6} {label:<12} w={row.workers} c={row.conns:<3}"
             f" {row.rps:>8,.0f} req/s  p50 {row.p50_ms:6.2f} ms  p99 {row.p99_ms:6.2f} ms  "
             f"{row.cpu_us_per_request:5.0f} us CPU/req  other {row.other_share:4.0%}  "
             f"{'(' + str(row.attempts) + ' attempts) ' if row.attempts > 1 else ''}"
             f"runs {', '.join(f'{r.rps:,.0f}' for r in row.runs)} {status}",
             flush=True,
         )
-        return row
 
     def cuecard(self, db: str, url: str) -> None:
         print(f"{db}: seeding the base dataset", flush=True)
@@ -238,35 +257,43 @@ class Bench:
         workloads: list[Workload],
         conns_list: Iterable[int],
     ) -> None:
-        """Cuecard, then the reference at the same worker count, on the same data."""
+        """Cuecard and the reference side by side at each worker count, on the same data, each
+        workload's runs taken in turns (`measure`)."""
         for workers in WORKERS:
-            for current in (server, reference):
-                if current is None:
-                    continue
-                kind = "reference" if current is reference else "cuecard"
-                current.start(workers)
-                try:
-                    with RssSampler(current) as sampler:
-                        for workload in self._available(db, name, current, kind, dataset,
-                                                        workloads):  # fmt: skip
-                            args = self._args(workload, dataset.token, files)
-                            for conns in conns_list:
-                                row = Row(db, name, workload.name, workers, conns, server=kind)
-                                self.measure(row, current, workload.script, args)
-                    if kind == "cuecard":
-                        self.memory.append(
-                            {
-                                "db": db,
-                                "dataset": name,
-                                "workers": workers,
-                                "peak_mib_per_worker": {
-                                    str(pid): round(kib / 1024, 1)
-                                    for pid, kib in sampler.peak.items()
-                                },
-                                "peak_mib": round(sampler.peak_mib(), 1),
-                            }
-                        )
-                finally:
+            servers = [(server, "cuecard")] + ([(reference, "reference")] if reference else [])
+            try:
+                for current, _ in servers:
+                    current.start(workers)
+                with RssSampler(server) as sampler:
+                    # Cuecard's answers first: the reference's must be the same.
+                    available = {
+                        kind: {w.name for w in self._available(db, name, current, kind, dataset,
+                                                               workloads)}
+                        for current, kind in servers
+                    }  # fmt: skip
+                    for workload in workloads:
+                        args = self._args(workload, dataset.token, files)
+                        for conns in conns_list:
+                            rows = [
+                                (Row(db, name, workload.name, workers, conns, server=kind), current)
+                                for current, kind in servers
+                                if workload.name in available[kind]
+                            ]
+                            if rows:
+                                self.measure(rows, workload.script, args)
+                self.memory.append(
+                    {
+                        "db": db,
+                        "dataset": name,
+                        "workers": workers,
+                        "peak_mib_per_worker": {
+                            str(pid): round(kib / 1024, 1) for pid, kib in sampler.peak.items()
+                        },
+                        "peak_mib": round(sampler.peak_mib(), 1),
+                    }
+                )
+            finally:
+                for current, _ in servers:
                     current.stop()
 
     @staticmethod
@@ -331,7 +358,7 @@ class Bench:
                 for workload in reads:
                     args = self._args(workload, dataset.token, files)
                     row = Row(db, phase, workload.name, 1, BIG_CONNS)
-                    self.measure(row, server, workload.script, args)
+                    self.measure([(row, server)], workload.script, args)
             loop.stop()
         finally:
             server.stop()
@@ -554,7 +581,8 @@ class Bench:
             f"then {o.runs} x {o.duration:g} s runs; req/s, p50, p99 are medians of the runs; "
             "errors and non-2xx are summed (warm-up included). x ref = req/s / the same-work "
             "reference's (bench/reference_app.py) for the same workload, database, workers and "
-            "connections, measured right after Cuecard on the same data; x base = scale row / "
+            "connections, served beside Cuecard on the same data, the two rows' runs taken in "
+            "turns; x base = scale row / "
             "base row, or big-agent loaded row / quiet row.",
             "datasets: " + "; ".join(
                 f"{k}: {v['agents']:,} agents, {v['trainings']:,} trainings "
