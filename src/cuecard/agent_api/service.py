@@ -163,12 +163,6 @@ async def load_agent(uow: UnitOfWork, row: AgentRow) -> Agent:
     return to_agent(row, trainings, actions, phone_numbers, **totals)
 
 
-async def load_agent_json(uow: UnitOfWork, row: AgentRow) -> bytes:
-    """`load_agent`'s JSON (see `agent_json`)."""
-    trainings, actions, phone_numbers, totals = await _embedded(uow, row)
-    return agent_json(row, trainings, actions, phone_numbers, **totals)
-
-
 async def create_agent_from(uow: UnitOfWork, caller: Caller, body: dict[str, Any]) -> Agent:
     """Create Agent from a request body: the field errors and the phone numbers' problems are
     reported together."""
@@ -256,8 +250,9 @@ async def get_agent(uow: UnitOfWork, agent: AgentRow) -> Agent:
 
 
 async def get_agent_json(uow: UnitOfWork, agent: AgentRow) -> bytes:
-    """GET's representation: `get_agent`'s JSON, encoded from the rows."""
-    return await load_agent_json(uow, agent)
+    """GET's representation: `get_agent`'s JSON, encoded from the rows (see `agent_json`)."""
+    trainings, actions, phone_numbers, totals = await _embedded(uow, agent)
+    return agent_json(agent, trainings, actions, phone_numbers, **totals)
 
 
 async def current_agent(uow: UnitOfWork, caller: Caller, agent_id: str) -> Agent | None:

@@ -81,19 +81,24 @@ class EdgeMiddleware:
                 ]
             await send(message)
 
+        declared = next((v for k, v in headers if k == b"content-length"), None)
         failed = True
         try:
-            error = self.refusal(scope)
+            error = self.refusal(scope, declared)
             if error is not None:
                 await send_error(scope, send_out, error, close=isinstance(error, PayloadTooLarge))
             else:
-                await self.app(scope, self._limited(scope, receive), send_out)
+                # A declared length is checked by `refusal`, and the server never hands over
+                # more than it declares: only a body of undeclared length is counted as it comes.
+                limited = receive if declared is not None else self._limited(receive)
+                await self.app(scope, limited, send_out)
             failed = False
         finally:
             self.observer.finish(watched, scope, 500 if failed else status, failed=failed)
 
-    def refusal(self, scope: Scope) -> AppError | None:
-        """Why the request is refused before it reaches a route, if it is."""
+    def refusal(self, scope: Scope, declared: bytes | None) -> AppError | None:
+        """Why the request is refused before it reaches a route, if it is (`declared`: its
+        Content-Length)."""
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         if sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
             return HeadersTooLarge()
@@ -109,16 +114,12 @@ class EdgeMiddleware:
                     ]
                 }
             )
-        declared = next((v for k, v in headers if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             return PayloadTooLarge()
         return None
 
-    def _limited(self, scope: Scope, receive: Receive) -> Receive:
-        """`receive`, refusing a body past the limit as it streams in. A declared length is
-        checked before (`refusal`), and the server never hands over more than it declares."""
-        if any(k == b"content-length" for k, _ in scope["headers"]):
-            return receive
+    def _limited(self, receive: Receive) -> Receive:
+        """`receive`, refusing a body past the limit as it streams in."""
         received = 0
 
         async def limited_receive() -> Message:
