@@ -5,9 +5,12 @@ The app runs on this process's event loop (as one `cuecard serve` worker does, w
 (`run.py`'s `_PublishLoop`: upsert one training, publish, GET the new version's
 runtime-config) goes through it by httpx's ASGI transport for `--seconds`. A coroutine beats
 every millisecond; a watchdog thread takes the loop thread's stack whenever a beat is more than
-`--late-ms` late and, once the loop beats again, how long it was held. Printed: the places that
-held it, longest first, with how often. A stack ending in the selector means the loop was ready
-but waited for the GIL (a worker thread held it).
+`--late-ms` late and, once the loop beats again, how long it was held. Printed: how often and
+how long in all, then the places that held it, longest first, with how often. When the loop's
+own stack ends in the selector, the loop was ready but waited for the GIL: the line then says
+"GIL held by" and gives the other threads' stacks as the watchdog found them once it had the GIL
+(where the holder let go of it). The watchdog wakes every 0.5 ms and so competes for the GIL too:
+compare runs of this script with each other, not with the served rows of `run.py`.
 
     .venv/bin/python bench/loop_lag.py [--seconds N] [--late-ms MS]
 """
@@ -36,6 +39,7 @@ class Watchdog:
         self.beat = time.perf_counter()
         self.stalls: Counter[str] = Counter()
         self.longest: dict[str, float] = {}
+        self.held: list[float] = []  # every stall's length
         self._loop_thread = threading.get_ident()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -60,11 +64,30 @@ class Watchdog:
                 continue
             frame = sys._current_frames().get(self._loop_thread)
             stack = traceback.extract_stack(frame)[-6:] if frame is not None else []
-            where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack[::-1])
+            where = _where(stack)
+            if stack and stack[-1].name == "select":  # waiting for the GIL: who held it
+                where = "GIL held by: " + (" | ".join(self._busy_threads()) or "?")
             while self.beat == beat and not self._stop.is_set():
                 time.sleep(0.0005)
+            held = time.perf_counter() - beat
             self.stalls[where] += 1
-            self.longest[where] = max(self.longest.get(where, 0.0), time.perf_counter() - beat)
+            self.longest[where] = max(self.longest.get(where, 0.0), held)
+            self.held.append(held)
+
+    def _busy_threads(self) -> list[str]:
+        """Where the other threads are, but for those idle in a wait (the pool's spare ones)."""
+        busy = []
+        for ident, frame in sys._current_frames().items():
+            if ident in (self._loop_thread, threading.get_ident()):
+                continue
+            stack = traceback.extract_stack(frame)
+            if stack and stack[-1].name not in ("wait", "_worker"):
+                busy.append(_where(stack[-6:]))
+        return busy
+
+
+def _where(stack: traceback.StackSummary) -> str:
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack[::-1])
 
 
 async def publish_loop(big: seed.BigAgent, seconds: float, watchdog: Watchdog) -> int:
@@ -111,7 +134,12 @@ def main() -> None:
     os.environ.update(seed.cli_env(url))
     watchdog = Watchdog(options.late_ms / 1000)
     rounds = asyncio.run(publish_loop(big, options.seconds, watchdog))
-    print(f"{rounds} rounds in {options.seconds:g} s; loop held past {options.late_ms:g} ms:")
+    held = sorted(watchdog.held, reverse=True)
+    print(
+        f"{rounds} rounds in {options.seconds:g} s; loop held past {options.late_ms:g} ms "
+        f"{len(held)} times, {sum(held):.2f} s in all, {sum(held) / max(rounds, 1) * 1000:.0f} ms "
+        f"a round; the ten longest (ms): {', '.join(f'{h * 1000:.0f}' for h in held[:10])}"
+    )
     for where, longest in sorted(watchdog.longest.items(), key=lambda item: -item[1])[:20]:
         print(f"  {watchdog.stalls[where]:4d} x, longest {longest * 1000:6.1f} ms  {where}")
 
