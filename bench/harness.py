@@ -49,6 +49,17 @@ def ensure_wrk() -> str:
     return found
 
 
+# One worker's server runs on the first of these CPUs and wrk on the second, as the issue
+# measured it: on two cores left to the scheduler, a publish's threads and file writes took
+# wrk's core for 100-200 ms at a time and its p99 grew tenfold while the server's own handling
+# stayed under 2 ms (bench/README.md, item 19). Two workers need both cores and are not pinned.
+SERVER_CPU, WRK_CPU = 0, 1
+
+
+def pinnable() -> bool:
+    return shutil.which("taskset") is not None and {SERVER_CPU, WRK_CPU} <= os.sched_getaffinity(0)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,6 +73,7 @@ class Server:
         self.name, self.argv, self.env, self.log = name, list(argv), env, log
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.pinned = False  # on SERVER_CPU, its threads and children with it
 
     @property
     def base(self) -> str:
@@ -69,6 +81,9 @@ class Server:
 
     def start(self, workers: int) -> Server:
         argv = [a.format(port=self.port, workers=workers) for a in self.argv]
+        self.pinned = workers == 1 and pinnable()
+        if self.pinned:
+            argv = ["taskset", "-c", str(SERVER_CPU), *argv]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 argv, env=self.env, stdout=log, stderr=log, start_new_session=True, cwd=BENCH
@@ -351,6 +366,8 @@ def wrk(
         "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", f"--timeout={timeout}s", "--latency",
         "-s", script, url, "--", *args,
     ]  # fmt: skip
+    if server is not None and server.pinned:
+        argv = ["taskset", "-c", str(WRK_CPU), *argv]
     env = {**os.environ, "BENCH_CONNECTIONS": str(conns)}  # see delay() in lua/common.lua
     done = subprocess.run(argv, cwd=LUA, env=env, capture_output=True, text=True, check=False)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)

@@ -7,7 +7,8 @@ What runs (see bench/README.md for the why):
 2. The same-work reference (bench/reference_app.py: raw Starlette + msgspec + stdlib sqlite3 /
    asyncpg, the same token check, scoping, SQL and JSON) on the same database, right after
    Cuecard at the same worker count; its first answer of each workload must equal Cuecard's.
-3. Every workload at 1 and 2 workers and 16 and 64 connections: a warm-up, then N runs of wrk.
+3. Every workload at 1 and 2 workers and 16 and 64 connections: a warm-up, then N runs of wrk;
+   a 1-worker server runs on one CPU and wrk on another (harness.SERVER_CPU, WRK_CPU).
 4. Big agent (issue 8): list and get of the base environment at 1 worker, quiet, then while a
    10,000-training agent of another environment is published and compiled in a loop.
 5. Scale: 1,000,000 more trainings preloaded, (a)-(c) again, with each worker's RSS sampled.
@@ -577,7 +578,11 @@ class Bench:
                 "cpu", "memory", "kernel", "python", "sqlite", "wrk", "nice")),
             "versions: " + ", ".join(f"{k} {v}" for k, v in info.items() if k not in (
                 "cpu", "memory", "kernel", "python", "sqlite", "wrk", "nice")),
-            f"method: wrk -t1 on the same machine as the server; per row {o.warmup:g} s warm-up "
+            "method: wrk -t1 on the same machine as the server"
+            + (f"; a 1-worker server on CPU {harness.SERVER_CPU} and its wrk on CPU "
+               f"{harness.WRK_CPU} (taskset), 2 workers unpinned" if harness.pinnable() else
+               "; not pinned (taskset or a second CPU missing)")
+            + f"; per row {o.warmup:g} s warm-up "
             f"then {o.runs} x {o.duration:g} s runs; req/s, p50, p99 are medians of the runs; "
             "errors and non-2xx are summed (warm-up included). x ref = req/s / the same-work "
             "reference's (bench/reference_app.py) for the same workload, database, workers and "
