@@ -63,7 +63,7 @@ class Watchdog:
             if time.perf_counter() - beat <= self.late:
                 continue
             frame = sys._current_frames().get(self._loop_thread)
-            stack = traceback.extract_stack(frame)[-6:] if frame is not None else []
+            stack = traceback.extract_stack(frame) if frame is not None else []
             where = _where(stack)
             if stack and stack[-1].name == "select":  # waiting for the GIL: who held it
                 where = "GIL held by: " + (" | ".join(self._busy_threads()) or "?")
@@ -82,12 +82,13 @@ class Watchdog:
                 continue
             stack = traceback.extract_stack(frame)
             if stack and stack[-1].name not in ("wait", "_worker"):
-                busy.append(_where(stack[-6:]))
+                busy.append(_where(stack))
         return busy
 
 
 def _where(stack: traceback.StackSummary) -> str:
-    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack[::-1])
+    """The innermost six frames of `stack`, innermost first."""
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack[-6:]))
 
 
 async def publish_loop(big: seed.BigAgent, seconds: float, watchdog: Watchdog) -> int:
